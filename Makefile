@@ -1,0 +1,71 @@
+# Two commands do everything: `make run` and `make test`. The other targets are
+# the steps they are made of; each runs only when its inputs changed.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV   := .venv
+PY     := $(VENV)/bin/python
+RASA   := $(VENV)/bin/rasa
+STAMP  := $(VENV)/.installed
+SPACY  := build/spacy_model/patterns.sha256
+CORE   := build/core_model.stamp
+MODEL  := models/assistant.tar.gz
+# Python 3.10 on PATH, else under pyenv (Rasa 3.6 does not run on 3.11).
+PY310  := $(shell command -v python3.10 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.10*/bin/python3.10 2>/dev/null | tail -n 1)
+
+KNOWLEDGE := $(shell find knowledge -name '*.yml' 2>/dev/null)
+NLU_DATA  := $(shell find data -name '*.yml' 2>/dev/null)
+CORE_SRC  := $(wildcard bot/*.py)
+
+.PHONY: help install spacy train run test test-py test-rasa validate check-python bench clean
+
+help:
+	@echo "make run    - set up (first time), train if data changed, start the assistant on localhost"
+	@echo "make test   - install test dependencies and run every test"
+	@echo "make install | spacy | train | validate | bench | clean"
+
+check-python:
+	@if [ -z "$(PY310)" ]; then \
+	  echo "Python 3.10 is needed (Rasa 3.6 does not support 3.11+): install python3.10 (e.g. 'pyenv install 3.10' or 'apt-get install python3.10 python3.10-venv')." >&2; \
+	  exit 1; fi
+
+$(STAMP): requirements.lock | check-python
+	@test -x $(PY) || $(PY310) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip<24.1" wheel
+	$(PY) -m pip install --quiet -r requirements.lock
+	@touch $@
+
+install: $(STAMP)
+
+$(SPACY): $(STAMP) knowledge/facts.yml bot/nlp.py
+	$(PY) -m bot build --nlp-only --force
+
+spacy: $(SPACY)
+
+$(CORE): $(SPACY) $(KNOWLEDGE) $(NLU_DATA) $(CORE_SRC)
+	$(PY) -m bot knowledge check
+	$(PY) -m bot build
+	@touch $@
+
+# Rasa's own fingerprint ignores the spaCy folder's contents, so make decides
+# and --force retrains exactly when data, config, domain or patterns changed.
+$(MODEL): $(CORE) $(NLU_DATA) config.yml domain.yml
+	$(RASA) train --fixed-model-name assistant --out models --force --quiet
+	@touch $@
+
+train: $(MODEL)
+
+run: $(MODEL)
+	@bash scripts/run.sh
+
+validate: $(STAMP)
+	$(RASA) data validate --fail-on-warnings --quiet
+
+test: $(MODEL)
+	@bash scripts/test.sh
+
+bench: $(CORE)
+	$(PY) bench/bench_answers.py
+
+clean:
+	rm -rf build models results var/*.db

@@ -1,0 +1,58 @@
+"""What changed between the 2014 (SCoR) and 2019 (SoR) editions, from the clause mapping."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.answer import Answer
+from bot.knowledge import Clause
+
+if TYPE_CHECKING:
+    from bot.engine import Analysis, Assistant
+
+OLD, NEW = "SCoR-2014", "SoR-2019"
+
+
+def old_clauses(assistant: "Assistant") -> list[Clause]:
+    return [c for c in assistant.kb.clauses.values() if c.source == OLD]
+
+
+def topic_match(assistant: "Assistant", question: str) -> list[Clause]:
+    """The 2014 items a per-topic question is about ("staff who don't want to be filmed")."""
+    named = [assistant.kb.clauses[c] for c in assistant.analyse(question).refs if c.startswith(OLD)]
+    if named:
+        return named
+    hits = [c for c in assistant.search.search(question, limit=12) if c.source == OLD]
+    if hits:
+        return hits[:2]
+    # a 2019 paragraph named or found: go back to the 2014 item it replaced
+    found = [c.id for c in assistant.search.search(question, limit=6) if c.source == NEW]
+    return [c for c in old_clauses(assistant) if set(c.successor) & set(found)][:2]
+
+
+def compare(assistant: "Assistant", question: str, analysis: "Analysis") -> Answer:
+    olds = old_clauses(assistant)
+    specific = topic_match(assistant, question)
+    general = len(specific) == 0 or any(w in question.lower() for w in ("everything", "all ", "overview", "summary"))
+    chosen = olds if general else specific
+    lines = []
+    for c in chosen:
+        lines.append(f"{c.id} -> {', '.join(c.successor)}: {c.change}")
+    if general:
+        lines.append(f"New in 2019 with no 2014 equivalent: patients need no permission to record their own care "
+                     f"but should be asked courteously ({NEW} 5.1); a note in the health record ({NEW} 5.7); "
+                     f"no disclosure to third parties without the others' consent ({NEW} 5.11); misuse may be "
+                     f"an offence ({NEW} 5.12); data protection ({NEW} 3.1-3.3, 5.14). {NEW} is the current "
+                     f"guidance; {OLD} is superseded.")
+    ans = assistant._info(question, "clause", "compare_editions", "\n".join(lines), analysis.intent_score)
+    ans.title = ("What changed between the 2014 and 2019 editions" if general
+                 else f"2014 and 2019 compared: {chosen[0].summary}")
+    why = []
+    for c in chosen:
+        why.append(assistant.why_point(c.id, c.summary))
+        for succ in c.successor:
+            new = assistant.kb.clause(succ)
+            if new:
+                why.append(assistant.why_point(new.id, new.summary))
+    ans.why = why
+    return ans

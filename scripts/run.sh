@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Start everything needed to chat on localhost: the action server, the Rasa
+# server (REST and socket.io) and the chat page. Ctrl-C stops all of them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/common.sh
+
+RASA_PORT=${RASA_PORT:-5005}
+ACTIONS_PORT=${ACTIONS_PORT:-5055}
+WEB_PORT=${WEB_PORT:-8080}
+CORS_ORIGINS=${CORS_ORIGINS:-"http://localhost:$WEB_PORT http://127.0.0.1:$WEB_PORT"}
+
+pids=()
+stop_all() {
+  trap - INT TERM EXIT
+  echo; echo "stopping..."
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap stop_all INT TERM EXIT
+
+mkdir -p var
+.venv/bin/rasa run actions --actions actions --port "$ACTIONS_PORT" --quiet > var/actions.log 2>&1 &
+pids+=($!)
+# shellcheck disable=SC2086
+.venv/bin/rasa run --model models/assistant.tar.gz --port "$RASA_PORT" \
+  --endpoints "$(endpoints_file "$ACTIONS_PORT")" --credentials credentials.yml --cors $CORS_ORIGINS > var/rasa.log 2>&1 &
+pids+=($!)
+if [ -f web/index.html ]; then
+  .venv/bin/python -m bot web --port "$WEB_PORT" --rasa "http://localhost:$RASA_PORT" > var/web.log 2>&1 &
+  pids+=($!)
+fi
+
+wait_for "http://127.0.0.1:$ACTIONS_PORT/health" "action server" var/actions.log
+wait_for "http://127.0.0.1:$RASA_PORT/" "Rasa server" var/rasa.log
+cat <<MSG
+
+The assistant is ready.
+  Chat page:      http://localhost:$WEB_PORT/
+  REST channel:   curl -s localhost:$RASA_PORT/webhooks/rest/webhook -d '{"sender":"me","message":"relative started filming during setup"}'
+  Command line:   .venv/bin/python -m bot ask "relative started filming during setup"
+  Logs:           var/rasa.log, var/actions.log, var/web.log
+Press Ctrl-C to stop.
+MSG
+wait -n "${pids[@]}"
+echo "a server stopped unexpectedly; see the logs in var/" >&2
+exit 1
