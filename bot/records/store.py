@@ -1,0 +1,372 @@
+"""The records store: answers, feedback, unanswered questions.
+
+Writing a record must never stop the assistant answering.  When the
+database is down or read-only the record goes to a JSON-lines outbox
+(already redacted) and is written, in order, on the next successful write or
+by ``flush_outbox()``.  Every text field is redacted again here, so a caller
+that forgot cannot leak an identifier into the database.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional, Union
+
+from sqlalchemy import create_engine, delete, event, func, inspect, select, text
+from sqlalchemy import column as sa_column
+from sqlalchemy import table as sa_table
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import sessionmaker
+
+from bot import settings
+from bot.records.models import TABLES, Answer, Feedback, Unanswered, new_id, utcnow
+
+try:  # POSIX file locks keep appends and flushes from interleaving
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+logger = logging.getLogger(__name__)
+
+WRITTEN, QUEUED, REJECTED = "written", "queued", "rejected"
+_MAX_TEXT = 10_000  # a pasted document is not a question; keep rows small
+
+
+def _redact(text: Optional[str]) -> str:
+    # Imported lazily: Presidio pulls in spaCy/TensorFlow (seconds), which
+    # the purge and report commands do not need.
+    from bot.redaction import redact
+
+    return redact(text or "")[:_MAX_TEXT]
+
+
+def safe_url(url: str) -> str:
+    """The URL with any password hidden, for messages and logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable database URL>"
+
+
+def short_error(exc: BaseException) -> str:
+    detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return f"{type(exc).__name__}: {detail[0][:200] if detail else ''}"
+
+
+def make_engine(url: str) -> Engine:
+    """A future-mode engine; SQLite enforces foreign keys like PostgreSQL."""
+    backend = make_url(url).get_backend_name()
+    kwargs: Dict[str, Any] = {"future": True, "pool_pre_ping": True}
+    if backend == "postgresql":
+        kwargs["connect_args"] = {"connect_timeout": 5}  # fail fast when down
+    elif backend == "sqlite":
+        kwargs["connect_args"] = {"timeout": 5}
+    engine = create_engine(url, **kwargs)
+    if backend == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _fk_on(dbapi_conn, _record) -> None:  # pragma: no cover - trivial
+            dbapi_conn.execute("PRAGMA foreign_keys=ON")
+
+    return engine
+
+
+def upgrade_schema(engine: Engine) -> None:
+    """Run ``alembic upgrade head`` on ``engine`` (no manual step needed)."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config(str(settings.REPO_ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(settings.REPO_ROOT / "migrations"))
+    cfg.attributes["configure_logger"] = False  # leave the app's logging alone
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Two processes starting together must not both create tables.
+            conn.execute(text("SELECT pg_advisory_xact_lock(74201905)"))
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+class RecordStore:
+    """Keeps redacted records in ``DATABASE_URL``, queueing them when it is down."""
+
+    def __init__(
+        self,
+        url: Optional[str] = None,
+        *,
+        outbox_path: Union[str, Path, None] = None,
+        retry_after_s: float = 30.0,
+    ) -> None:
+        self.url = url or settings.database_url()
+        self.engine = make_engine(self.url)
+        self._sessions = sessionmaker(self.engine, future=True, expire_on_commit=False)
+        self.outbox_path = Path(outbox_path) if outbox_path else settings.outbox_path()
+        self.retry_after_s = retry_after_s
+        self._schema_ready = False
+        self._down_until = 0.0
+        self._lock = threading.RLock()
+
+    # --- public API ----------------------------------------------------------
+
+    def ensure_schema(self) -> None:
+        """Create or upgrade the ``rec_*`` tables once per process."""
+        if not self._schema_ready:
+            upgrade_schema(self.engine)
+            self._schema_ready = True
+
+    def record_answer(
+        self,
+        answer: Dict[str, Any],
+        *,
+        channel: str,
+        latency_ms: float,
+        clarified: bool,
+        model_version: str,
+        knowledge_version: str,
+    ) -> str:
+        """Store one answer; returns its id (also when only queued)."""
+        scenario = answer.get("scenario")
+        out_of_scope = bool(answer.get("out_of_scope"))
+        confidence = answer.get("confidence")
+        row = {
+            "id": new_id(),
+            "created_at": utcnow().isoformat(),
+            "channel": str(channel or "unknown")[:64],
+            "question": _redact(answer.get("question")),
+            "intent": (str(answer["intent"])[:128] if answer.get("intent") else None),
+            "confidence": float(confidence) if confidence is not None else None,
+            "scenario": str(scenario)[:128] if scenario else None,
+            "out_of_scope": out_of_scope,
+            "fallback": not scenario and not out_of_scope,
+            "clarified": bool(clarified),
+            "citations": json.dumps([str(c) for c in answer.get("citations") or []]),
+            "latency_ms": float(latency_ms) if latency_ms is not None else None,
+            "model_version": str(model_version)[:64] if model_version else None,
+            "knowledge_version": str(knowledge_version)[:64] if knowledge_version else None,
+        }
+        self._write("answer", row)
+        return row["id"]
+
+    def record_feedback(
+        self, answer_id: str, helpful: bool, comment: Optional[str] = None
+    ) -> Optional[str]:
+        """Store helpful/unhelpful for an answer; ``None`` if the answer is unknown."""
+        try:
+            answer_id = str(uuid.UUID(str(answer_id)))
+        except ValueError:
+            logger.warning("records: feedback ignored, answer id is not a UUID")
+            return None
+        row = {
+            "id": new_id(),
+            "created_at": utcnow().isoformat(),
+            "answer_id": answer_id,
+            "helpful": bool(helpful),
+            "comment": _redact(comment) if comment else None,
+        }
+        return None if self._write("feedback", row) == REJECTED else row["id"]
+
+    def record_unanswered(self, question: str, reason: str = "fallback") -> str:
+        """Store a question the assistant could not answer (redacted)."""
+        row = {
+            "id": new_id(),
+            "created_at": utcnow().isoformat(),
+            "question": _redact(question),
+            "reason": str(reason or "fallback")[:64],
+        }
+        self._write("unanswered", row)
+        return row["id"]
+
+    def flush_outbox(self) -> int:
+        """Write queued records now; returns how many were written.
+
+        Raises ``SQLAlchemyError`` if the database is still unavailable.
+        """
+        with self._lock:
+            self.ensure_schema()
+            written = self._flush_locked()
+            self._down_until = 0.0
+            return written
+
+    def pending(self) -> int:
+        """Number of records waiting in the outbox."""
+        with self._outbox_file("r") as f:
+            return sum(1 for line in f if line.strip()) if f else 0
+
+    def purge(self, older_than_days: Optional[int] = None, *, dry_run: bool = False) -> Dict[str, int]:
+        """Delete records (and Rasa conversation events) older than the period.
+
+        Returns the number of rows removed (or, with ``dry_run``, that would
+        be) per table, plus ``outbox`` for queued records past retention.
+        """
+        days = settings.retention_days() if older_than_days is None else int(older_than_days)
+        if days < 0:
+            raise ValueError("older_than_days must not be negative")
+        cutoff = utcnow() - timedelta(days=days)
+        self.ensure_schema()
+        counts: Dict[str, int] = {}
+        old_answers = select(Answer.id).where(Answer.created_at < cutoff)
+        feedback_where = (Feedback.created_at < cutoff) | Feedback.answer_id.in_(old_answers)
+        targets = [
+            ("rec_feedback", Feedback, feedback_where),  # children first
+            ("rec_answers", Answer, Answer.created_at < cutoff),
+            ("rec_unanswered", Unanswered, Unanswered.created_at < cutoff),
+        ]
+        with self.engine.begin() as conn:
+            if inspect(conn).has_table("events"):
+                # Rasa's tracker store shares the database: conversations
+                # follow the same retention.  Its timestamps are epoch seconds.
+                events = sa_table("events", sa_column("timestamp"))
+                epoch = cutoff.replace(tzinfo=timezone.utc).timestamp()
+                targets.append(("events", events, events.c.timestamp < epoch))
+            for name, target, where in targets:
+                if dry_run:
+                    counts[name] = conn.execute(
+                        select(func.count()).select_from(target).where(where)
+                    ).scalar_one()
+                else:
+                    counts[name] = conn.execute(delete(target).where(where)).rowcount or 0
+        counts["outbox"] = self._purge_outbox(cutoff, dry_run)
+        return counts
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # --- writing and the outbox ---------------------------------------------
+
+    def _write(self, kind: str, row: Dict[str, Any]) -> str:
+        with self._lock:
+            if time.monotonic() < self._down_until:
+                return self._queue(kind, row)
+            try:
+                self.ensure_schema()
+                if self._outbox_size():
+                    self._flush_locked()  # earlier records first: keeps order
+                with self._sessions.begin() as session:
+                    session.add(_to_model(kind, row))
+            except (IntegrityError, DataError) as exc:
+                # The row itself is bad (e.g. feedback on a purged answer):
+                # retrying cannot help, so it is dropped, not queued.
+                logger.warning("records: %s not stored (%s)", kind, short_error(exc))
+                return REJECTED
+            except SQLAlchemyError as exc:
+                self._down_until = time.monotonic() + self.retry_after_s
+                logger.error(
+                    "records: database %s unavailable, %s kept in outbox (%s)",
+                    safe_url(self.url), kind, short_error(exc),
+                )
+                return self._queue(kind, row)
+            return WRITTEN
+
+    def _queue(self, kind: str, row: Dict[str, Any]) -> str:
+        line = json.dumps({"kind": kind, "row": row}, ensure_ascii=False)
+        try:
+            self.outbox_path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.outbox_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            with os.fdopen(fd, "a", encoding="utf-8") as f:
+                _lock(f)
+                f.write(line + "\n")
+                f.flush()
+                os.fsync(f.fileno())  # survives a crash right after answering
+        except OSError as exc:
+            logger.error("records: could not queue %s in outbox (%s)", kind, exc.strerror)
+        return QUEUED
+
+    def _outbox_size(self) -> int:
+        try:
+            return self.outbox_path.stat().st_size
+        except OSError:
+            return 0
+
+    @contextmanager
+    def _outbox_file(self, mode: str) -> Iterator[Any]:
+        try:
+            f = open(self.outbox_path, mode, encoding="utf-8")
+        except FileNotFoundError:
+            yield None
+            return
+        with f:
+            _lock(f)
+            yield f
+
+    def _flush_locked(self) -> int:
+        written = 0
+        with self._outbox_file("r+") as f:
+            if f is None:
+                return 0
+            lines = [line for line in f.read().splitlines() if line.strip()]
+            done = 0
+            try:
+                for done, line in enumerate(lines):
+                    written += self._replay(line)
+                done = len(lines)
+            finally:
+                # Keep whatever was not written (the database went away again).
+                f.seek(0)
+                f.truncate()
+                f.writelines(line + "\n" for line in lines[done:])
+                f.flush()
+                os.fsync(f.fileno())
+        if written:
+            logger.info("records: %d queued record(s) written from outbox", written)
+        return written
+
+    def _replay(self, line: str) -> int:
+        """Write one outbox line; 0 if it was already there or is unusable."""
+        try:
+            item = json.loads(line)
+            model = _to_model(item["kind"], item["row"])
+        except (ValueError, KeyError, TypeError):
+            logger.warning("records: unreadable outbox line dropped")
+            return 0
+        try:
+            with self._sessions.begin() as session:
+                if session.get(type(model), model.id) is not None:
+                    return 0  # idempotent: a flush may be retried
+                session.add(model)
+        except (IntegrityError, DataError) as exc:
+            logger.warning("records: queued %s dropped (%s)", item["kind"], short_error(exc))
+            return 0
+        return 1
+
+    def _purge_outbox(self, cutoff: datetime, dry_run: bool) -> int:
+        with self._lock, self._outbox_file("r+") as f:
+            if f is None:
+                return 0
+            keep: List[str] = []
+            dropped = 0
+            for line in f.read().splitlines():
+                try:
+                    created = datetime.fromisoformat(json.loads(line)["row"]["created_at"])
+                except (ValueError, KeyError, TypeError):
+                    created = None
+                if created is not None and created < cutoff:
+                    dropped += 1
+                elif line.strip():
+                    keep.append(line)
+            if not dry_run and dropped:
+                f.seek(0)
+                f.truncate()
+                f.writelines(line + "\n" for line in keep)
+            return dropped
+
+
+def _lock(f: Any) -> None:
+    if fcntl is not None:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)  # released when the file closes
+
+
+def _to_model(kind: str, row: Dict[str, Any]) -> Any:
+    values = dict(row)
+    values["created_at"] = datetime.fromisoformat(values["created_at"])
+    return TABLES[kind](**values)
+
+
+__all__ = ["RecordStore", "make_engine", "safe_url", "short_error", "upgrade_schema"]

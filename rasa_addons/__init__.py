@@ -1,0 +1,1 @@
+"""Rasa-specific add-ons (kept out of ``bot/``, which must not import Rasa)."""
