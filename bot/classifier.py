@@ -119,7 +119,7 @@ class Classifier:
 
 
 def load_or_train(normalise: Callable[[str], str], digest: str, cache: Path = paths.CORE_MODEL,
-                  folder: Path = paths.NLU_DATA) -> Classifier:
+                  examples: Callable[[], list[Example]] = load_examples) -> Classifier:
     """The cached classifier when its training data is unchanged, else a fresh fit (saved)."""
     if cache.is_file():
         try:
@@ -129,7 +129,7 @@ def load_or_train(normalise: Callable[[str], str], digest: str, cache: Path = pa
                 return model
         except Exception:  # a stale or foreign pickle is simply retrained
             pass
-    model = Classifier(normalise).fit(load_examples(folder))
+    model = Classifier(normalise).fit(examples())
     model.digest = digest
     try:
         model.save(cache)

@@ -22,6 +22,13 @@ from bot.matching import (CLOSE_RATIO, SURE_ENOUGH, applicable_rules, deciding_q
 from bot.redaction import redact
 
 MAX_CHARS = 2000
+OFF_TOPIC_SURE = 0.5
+RECORDING_WORDS = re.compile(
+    r"\b(record\w*|film\w*|video\w*|vid|photo\w*|pics?|pictures?|snap\w*|camera|phones?|mobiles?|tiktok|"
+    r"insta\w*|facebook|youtube|twitter|social|online|post\w*|stream\w*|live|facetime|voice|tape\w*|captur\w*|"
+    r"footage|clips?|selfie|screenshot\w*|blog\w*|vlog\w*|upload\w*|shar\w*|policy|policies|sop|signage|gdpr|"
+    r"data protection|journalist|media|tv|newspaper|press|teaching|poster|presentation|consent|filmed|image\w*|"
+    r"scan pic\w*|print\w*|screen)\b", re.I)
 CONTENT_INTENTS = {"ask_clause", "ask_policy", "compare_editions", "start_quiz", "check_member_advice"}
 OUT_OF_SCOPE_POINTER = (
     "That is outside what I cover: I only advise on patients, relatives or staff recording images, video "
@@ -68,16 +75,26 @@ class Assistant:
         self.kb = kb or knowledge.load()
         self.nlp = nlp.load(self.kb.facts)
         self.extractor = nlp.FactExtractor(self.nlp)
-        digest = clf.data_digest(extra=nlp.patterns_digest(self.kb.facts))
-        self.classifier = clf.load_or_train(self._normalise, digest)
+        digest = clf.data_digest(extra=nlp.patterns_digest(self.kb.facts) + self.kb.version)
+        self.classifier = clf.load_or_train(self._normalise, digest, examples=self.training_examples)
         self.model_version = digest
         self.search = ClauseSearch(self.kb)
         self._source_titles = {k: f"{s.title} ({s.edition}, {s.date.year})" if s.edition else f"{s.title} ({s.date.year})"
                                for k, s in self.kb.sources.items()}
 
     # -- understanding -------------------------------------------------------------
+    def training_examples(self) -> list[clf.Example]:
+        """The NLU files' examples plus each card's own title and summary."""
+        cards = [clf.Example(text, clf.SITUATION, s.id) for s in self.kb.scenarios.values()
+                 for text in (s.title, s.summary)]
+        return clf.load_examples() + cards
+
     def _normalise(self, text: str) -> str:
         return self.extractor.lemmas(self.extractor.doc(text.lower()))
+
+    @staticmethod
+    def about_recording(text: str, facts: dict[str, list[str]]) -> bool:
+        return bool(RECORDING_WORDS.search(text) or {"how", "covert", "staff_objection"} & set(facts))
 
     def analyse(self, text: str) -> Analysis:
         ranked = self.classifier.rank(text)
@@ -89,8 +106,15 @@ class Assistant:
                 intents[clf.SITUATION] = intents.get(clf.SITUATION, 0.0) + p
             else:
                 intents[label] = intents.get(label, 0.0) + p
-        intent, score = max(intents.items(), key=lambda kv: kv[1])
+        top, score = ranked[0]
+        # the single best label decides: summing 29 scenario shares would drown every other intent
+        intent = clf.SITUATION if top.startswith(clf.SCENARIO_PREFIX) else top
         facts = self.extractor.facts(self.extractor.doc(text))
+        if intent == clf.SITUATION and not self.about_recording(text, facts):
+            # every situation in scope involves a recording; without one, only a clear match counts
+            best_other = next(((l, p) for l, p in ranked if not l.startswith(clf.SCENARIO_PREFIX)), None)
+            if score < OFF_TOPIC_SURE and best_other and best_other[0] == "out_of_scope":
+                intent, score = "out_of_scope", max(best_other[1], 1 - score)
         refs = references(text, self.kb)
         if (refs or unknown_references(text, self.kb)) and intent in (clf.SITUATION, "out_of_scope", "inform"):
             if intents.get(clf.SITUATION, 0) < 0.7:  # a clause number wins unless the situation is clear

@@ -1,0 +1,180 @@
+"""The knowledge base: complete coverage of the guidance, and a validator that
+refuses a broken file naming the file, the entry and the field."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.knowledge import KnowledgeError, load
+
+REPO = Path(__file__).resolve().parent.parent
+SEEDS = REPO.parent / "shared" / "seeds"
+
+SOR_2019 = (["ISAS"] + [f"1.{i}" for i in range(1, 6)] + [f"2.{i}" for i in range(1, 15)]
+            + [f"3.{i}" for i in range(1, 4)] + [f"4.{i}" for i in range(1, 5)] + [f"5.{i}" for i in range(1, 17)])
+REQUIRED = ([f"SoR-2019 {s}" for s in SOR_2019] + [f"SCoR-2014 ({n})" for n in ("i", "ii", "iii", "iv", "v", "vi")]
+            + ["SCoR-2014 scope", "GMC-2011 8", "GMC-2011 9", "GMC-2011 10", "GMC-2011 34", "GMC-2011 39",
+               "MPS-2013", "NEWS-2025", "NHSP-2016", "MDU-2019", "MPS-2018", "HCPC-2024"])
+
+
+@pytest.fixture(scope="module")
+def kb():
+    return load()
+
+
+def test_every_listed_section_has_a_clause(kb):
+    missing = [c for c in REQUIRED if kb.clause(c) is None]
+    assert missing == []
+
+
+def test_gmc_paragraph_ranges_resolve_to_their_entry(kb):
+    assert kb.clause("GMC-2011 11").id == "GMC-2011 10"
+    assert kb.clause("GMC-2011 35").id == "GMC-2011 34"
+
+
+def test_2014_items_name_the_2019_paragraph_that_replaced_them(kb):
+    for c in (kb.clauses[f"SCoR-2014 ({n})"] for n in ("i", "ii", "iii", "iv", "v", "vi")):
+        assert c.successor and all(s.startswith("SoR-2019 ") for s in c.successor), c.id
+        assert c.change, c.id
+    assert kb.sources["SCoR-2014"].status == "superseded"
+    assert kb.sources["SCoR-2014"].superseded_by == "SoR-2019"
+
+
+def test_enough_scenarios_each_citing_two_clauses_with_something_to_record(kb):
+    assert len(kb.scenarios) >= 25
+    for s in kb.scenarios.values():
+        assert len(s.citations) >= 2, s.id
+        assert s.record or s.record_none_reason, s.id
+        assert s.do_now and s.say, s.id
+
+
+def test_record_templates_never_ask_for_patient_identifiers(kb):
+    bad = re.compile(r"\[(PATIENT )?(NAME|NHS NUMBER|DOB|DATE OF BIRTH|HOSPITAL NUMBER|ADDRESS)\]", re.I)
+    for s in kb.scenarios.values():
+        for template in s.record:
+            assert not bad.search(template), (s.id, template)
+
+
+def _runs(text: str, n: int) -> set[str]:
+    words = re.sub(r"[^a-z0-9 ]", " ", text.lower()).split()
+    return {" ".join(words[i:i + n]) for i in range(len(words) - n + 1)}
+
+
+@pytest.mark.skipif(not SEEDS.is_dir(), reason="shared/seeds is not beside the repository")
+def test_no_sentence_is_copied_from_the_sources(kb):
+    """Paraphrase only: no run of ten words from any seed appears in the knowledge base."""
+    seed_runs = set().union(*(_runs(p.read_text(encoding="utf-8"), 10) for p in SEEDS.glob("*.txt")))
+    ours = [c.text for c in kb.clauses.values()] + [c.summary for c in kb.clauses.values()]
+    ours += [s.say or "" for s in kb.scenarios.values()] + [p.point for s in kb.scenarios.values() for p in s.why]
+    copied = [t for t in ours if _runs(t, 10) & seed_runs]
+    assert copied == []
+
+
+# --- the validator: each rule of the schema ------------------------------------------------
+
+def _edit(path: Path, change) -> None:
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+
+
+def _problems(root: Path) -> list[str]:
+    with pytest.raises(KnowledgeError) as err:
+        load(root)
+    return [str(p) for p in err.value.problems]
+
+
+def test_unknown_citation_is_refused_with_file_entry_and_field(knowledge_copy):
+    _edit(knowledge_copy / "scenarios" / "phone-in-mri.yml", lambda d: d["answer"]["why"][0].update(cite="SoR-2019 9.9"))
+    assert _problems(knowledge_copy) == [
+        "knowledge/scenarios/phone-in-mri.yml: entry 'phone-in-mri': field 'answer.why[1].cite': "
+        "unknown citation 'SoR-2019 9.9'"]
+
+
+def test_duplicate_clause_id_is_refused(knowledge_copy):
+    _edit(knowledge_copy / "clauses" / "SoR-2019.yml",
+          lambda d: d["clauses"].append(dict(d["clauses"][5])))
+    problems = _problems(knowledge_copy)
+    assert any("clauses/SoR-2019.yml" in p and "field 'id'" in p and "duplicate id" in p for p in problems)
+
+
+def test_missing_field_is_refused(knowledge_copy):
+    _edit(knowledge_copy / "clauses" / "MPS-2013.yml", lambda d: d["clauses"][0].pop("summary"))
+    assert _problems(knowledge_copy) == [
+        "knowledge/clauses/MPS-2013.yml: entry 'MPS-2013': field 'summary': missing field"]
+
+
+def test_bad_date_is_refused(knowledge_copy):
+    _edit(knowledge_copy / "policy" / "department.yml", lambda d: d.update(review="next spring"))
+    problems = _problems(knowledge_copy)
+    assert any("policy/department.yml" in p and "field 'review'" in p and "bad date 'next spring'" in p
+               for p in problems)
+
+
+def test_scenario_citing_nothing_is_refused(knowledge_copy):
+    _edit(knowledge_copy / "scenarios" / "live-streaming.yml", lambda d: d["answer"].update(why=[]))
+    assert _problems(knowledge_copy) == [
+        "knowledge/scenarios/live-streaming.yml: entry 'live-streaming': field 'answer.why': scenario cites nothing"]
+
+
+def test_rule_id_used_twice_is_refused(knowledge_copy):
+    _edit(knowledge_copy / "policy" / "department.yml", lambda d: d["rules"].append(dict(d["rules"][0])))
+    problems = _problems(knowledge_copy)
+    assert any("field 'id'" in p and "used twice" in p for p in problems)
+
+
+def test_section_written_as_a_number_is_refused(knowledge_copy):
+    path = knowledge_copy / "clauses" / "SoR-2019.yml"
+    path.write_text(path.read_text().replace('section: "5.10"', "section: 5.10", 1))
+    problems = _problems(knowledge_copy)
+    assert any("field 'section'" in p and "must be quoted" in p for p in problems)
+
+
+def test_malformed_yaml_names_the_line(knowledge_copy):
+    (knowledge_copy / "scenarios" / "phone-in-mri.yml").write_text("id: phone-in-mri\nanswer: [unclosed\n")
+    problems = _problems(knowledge_copy)
+    assert any(p.startswith("knowledge/scenarios/phone-in-mri.yml") and "malformed YAML at line" in p
+               for p in problems)
+
+
+def test_unknown_fact_value_is_refused(knowledge_copy):
+    _edit(knowledge_copy / "scenarios" / "phone-in-mri.yml", lambda d: d["facts"].update(where=["moon"]))
+    problems = _problems(knowledge_copy)
+    assert any("field 'facts.where'" in p and "unknown value" in p for p in problems)
+
+
+def test_empty_record_needs_a_reason(knowledge_copy):
+    _edit(knowledge_copy / "scenarios" / "phone-in-mri.yml",
+          lambda d: d["answer"].update(record=[], record_none_reason=None))
+    problems = _problems(knowledge_copy)
+    assert any("field 'answer.record'" in p for p in problems)
+
+
+def test_scenario_id_must_match_its_file(knowledge_copy):
+    _edit(knowledge_copy / "scenarios" / "phone-in-mri.yml", lambda d: d.update(id="mri-phone"))
+    problems = _problems(knowledge_copy)
+    assert any("must equal the file name 'phone-in-mri'" in p for p in problems)
+
+
+def test_every_problem_is_reported_at_once(knowledge_copy):
+    _edit(knowledge_copy / "clauses" / "MPS-2013.yml", lambda d: d["clauses"][0].pop("text"))
+    _edit(knowledge_copy / "policy" / "department.yml", lambda d: d.update(approved="2026-13-01"))
+    assert len(_problems(knowledge_copy)) == 2
+
+
+def test_knowledge_check_command_prints_a_summary_and_fails_on_a_broken_file(knowledge_copy):
+    import subprocess
+    import sys
+
+    ok = subprocess.run([sys.executable, "-m", "bot", "knowledge", "check"], cwd=REPO, capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert "clauses:   61" in ok.stdout and "SoR-2019" in ok.stdout and "local policy:" in ok.stdout
+    _edit(knowledge_copy / "scenarios" / "phone-in-mri.yml", lambda d: d["answer"]["why"][0].update(cite="XYZ 1"))
+    bad = subprocess.run([sys.executable, "-m", "bot", "knowledge", "check", "--dir", str(knowledge_copy)],
+                         cwd=REPO, capture_output=True, text=True)
+    assert bad.returncode == 1
+    assert "phone-in-mri.yml: entry 'phone-in-mri': field 'answer.why[1].cite': unknown citation 'XYZ 1'" in bad.stderr
