@@ -38,7 +38,7 @@ class ActionAnswer(Action):
         turn: Turn = read_turn(tracker)
         assistant = shared()
         answer = assistant.ask(turn.text, facts=turn.facts, scenario=turn.scenario,
-                               allow_clarify=turn.allow_clarify, state=turn.state)
+                               allow_clarify=turn.allow_clarify, state=turn.state, choice=turn.choice)
         data = answer.to_dict()
         latency_ms = (time.perf_counter() - started) * 1000
         data["answer_id"] = shared_recorder().record(data, channel=turn.channel, latency_ms=latency_ms,

@@ -255,9 +255,9 @@ class Assistant:
                       knowledge_version=self.kb.version, warnings=self._warnings())
 
     def _clause_answer(self, question: str, a: Analysis) -> Answer:
-        clauses = [self.kb.clauses[c] for c in a.refs] or self.search.search(question)
+        missing = unknown_references(question, self.kb)
+        clauses = [self.kb.clauses[c] for c in a.refs] or ([] if missing else self.search.search(question))
         if not clauses:
-            missing = unknown_references(question, self.kb)
             text = (f"I have no clause {missing[0]}. SoR-2019 runs from 1.1 to 5.16; SCoR-2014 has points (i) to (vi)."
                     if missing else "I could not find a clause about that. Try a number such as \"5.7\" or "
                                     "\"SCoR point vi\", or a topic such as \"social media\".")

@@ -86,7 +86,7 @@ def running_bot(tmp_path_factory) -> Iterator[dict[str, Any]]:
             pytest.fail("models/assistant.tar.gz is missing: run `make train` (make test does)")
         pytest.skip("no trained model: run `make train`")
     work = tmp_path_factory.mktemp("bot")
-    rasa_port, actions_port = free_port(), free_port()
+    rasa_port, actions_port, web_port = free_port(), free_port(), free_port()
     endpoints = work / "endpoints.yml"
     endpoints.write_text((REPO / "endpoints.yml").read_text().replace("127.0.0.1:5055", f"127.0.0.1:{actions_port}"))
     env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", ASSISTANT_VAR_DIR=str(work / "var"),
@@ -100,7 +100,7 @@ def running_bot(tmp_path_factory) -> Iterator[dict[str, Any]]:
                          start_new_session=True),
         subprocess.Popen([rasa, "run", "--model", str(model), "--port", str(rasa_port), "--endpoints",
                           str(endpoints), "--credentials", str(REPO / "credentials.yml"),
-                          "--cors", "http://localhost:8080"],
+                          "--cors", f"http://127.0.0.1:{web_port}", f"http://localhost:{web_port}"],
                          cwd=REPO, env=env, stdout=logs["rasa"].open("w"), stderr=subprocess.STDOUT,
                          start_new_session=True),
     ]
@@ -108,7 +108,7 @@ def running_bot(tmp_path_factory) -> Iterator[dict[str, Any]]:
         wait_for(f"http://127.0.0.1:{actions_port}/health", procs[0], logs["actions"])
         wait_for(f"http://127.0.0.1:{rasa_port}/", procs[1], logs["rasa"])
         yield {"rest": f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook", "rasa_port": rasa_port,
-               "actions_port": actions_port, "database_url": env["DATABASE_URL"], "logs": logs, "work": work,
+               "actions_port": actions_port, "web_port": web_port, "database_url": env["DATABASE_URL"], "logs": logs, "work": work,
                "env": env}
     finally:
         for p in procs:

@@ -1,0 +1,95 @@
+"""The running assistant through its REST channel, with the real action server."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.integration
+VOLATILE = {"answer_id", "buttons"}
+
+
+def test_greet_then_a_situation_gets_a_cited_answer(chat):
+    assert "Describe what is happening" in chat.answer("hello")["reply"]
+    answer = chat.answer("a relative started filming while I was setting up")
+    assert answer["kind"] == "answer" and answer["scenario"] == "companion-filming-setup"
+    assert any(c.startswith("SoR-2019 ") for c in answer["citations"])
+    assert answer["answer_id"]
+
+
+def test_clarifying_question_buttons_then_answer(chat):
+    first = chat.answer("relative filming in the x-ray room")
+    assert first["kind"] == "clarify" and first["buttons"]
+    exposure = next(b for b in first["buttons"] if "exposure" in b["payload"])
+    second = chat.answer(exposure["payload"])
+    assert second["kind"] == "answer" and second["scenario"] == "companion-filming-exposure"
+
+
+def test_typed_reply_answers_the_clarifying_question(chat):
+    assert chat.answer("relative filming in the x-ray room")["kind"] == "clarify"
+    second = chat.answer("during the exposure")
+    assert second["scenario"] == "companion-filming-exposure"
+
+
+def test_not_sure_options_lead_to_an_answer(chat):
+    first = chat.answer("something happened with a phone")
+    if first["kind"] == "not_sure":
+        chosen = chat.answer(first["buttons"][0]["payload"])
+        assert chosen["kind"] == "answer" and chosen["scenario"] == first["options"][0]["scenario"]
+
+
+def test_out_of_scope_is_declined(chat):
+    assert chat.answer("what kV for an AP pelvis")["out_of_scope"] is True
+
+
+def test_quiz_round_in_the_chat(chat):
+    q = chat.answer("quiz me")
+    assert q["kind"] == "quiz" and len(q["buttons"]) == 3
+    marked = chat.answer(q["buttons"][0]["payload"])
+    assert marked["kind"] == "quiz" and ("Right." in marked["reply"] or "Not quite" in marked["reply"])
+    assert "Quiz finished" in chat.answer("stop")["reply"]
+
+
+def test_feedback_button_is_stored(chat, running_bot):
+    from sqlalchemy import create_engine, select, text
+
+    answer = chat.answer("found pt secretly recording in her bag")
+    reply = chat.answer('/feedback{"helpful":"no","answer_id":"%s"}' % answer["answer_id"])
+    assert reply["stored"] is True
+    engine = create_engine(running_bot["database_url"], future=True)
+    with engine.connect() as conn:
+        rows = conn.execute(text("select helpful from rec_feedback where answer_id = :a"),
+                            {"a": answer["answer_id"]}).all()
+    assert [bool(r[0]) for r in rows] == [False]
+    del select
+
+
+@pytest.mark.parametrize("text", ["pt's husband filming on phone during CXR positioning",
+                                  "what does 5.7 say", "mum wants pic of the xray screen",
+                                  "what does our policy say about filming in ultrasound"])
+def test_chat_and_cli_give_the_same_answer(chat, text):
+    in_chat = {k: v for k, v in chat.answer(text).items() if k not in VOLATILE}
+    out = subprocess.run([sys.executable, "-m", "bot", "ask", "--json", text], cwd=REPO, capture_output=True,
+                         text=True, timeout=120)
+    assert json.loads(out.stdout) == in_chat
+
+
+def test_identifiers_typed_into_the_chat_are_not_stored(chat, running_bot):
+    from sqlalchemy import create_engine, inspect, text
+
+    chat.answer("Mrs Joan Example, NHS 943 476 5919, DOB 01/02/1950, husband filming during set-up")
+    engine = create_engine(running_bot["database_url"], future=True)
+    with engine.connect() as conn:
+        dump = ""
+        for table in inspect(conn).get_table_names():
+            dump += json.dumps([list(map(str, r)) for r in conn.execute(text(f'select * from "{table}"'))])
+    for needle in ("943 476 5919", "9434765919", "01/02/1950", "Joan Example"):
+        assert needle not in dump
+    assert "[NHS-NUMBER]" in dump
+    for log in running_bot["logs"].values():
+        assert "943 476 5919" not in log.read_text()
