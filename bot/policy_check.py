@@ -1,0 +1,182 @@
+"""``python -m bot policy check PATH``: a department policy read against the
+national guidance, for the people who write and review it.
+
+Coverage is judged clause by clause: the guidance expects a policy to deal
+with SoR-2019 5.2-5.16 and the six SCoR-2014 advice points. A rule deals with
+a clause when it names it in ``implements`` (a 2014 point also counts as
+covered when its 2019 successor is).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot import knowledge
+from bot.knowledge import KnowledgeBase, Policy, Problem, Rule
+
+EXPECTED = [f"SoR-2019 5.{i}" for i in range(2, 17)] + [f"SCoR-2014 ({n})" for n in ("i", "ii", "iii", "iv", "v", "vi")]
+REFUSE_CARE = re.compile(r"\b(refuse|decline|stop|end|cancel)\w*\b.{0,40}\b(treat|scan|examin|care|appointment)", re.I)
+NEEDED_CONTACT_HINTS = ("duty", "senior", "superintendent", "manager", "lead", "charge")
+
+
+@dataclass
+class PolicyReport:
+    path: Path
+    policy: Policy | None
+    problems: list[str] = field(default_factory=list)
+    covered: dict[str, list[str]] = field(default_factory=dict)   # clause -> rule ids
+    missing: list[str] = field(default_factory=list)
+    contradictions: list[str] = field(default_factory=list)
+    departures: list[str] = field(default_factory=list)
+    contact_gaps: list[str] = field(default_factory=list)
+    review_note: str = ""
+    past_review: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and not self.past_review
+
+
+def _contradictions(rule: Rule) -> list[str]:
+    found = []
+    how, who = set(rule.applies_to.get("how", ())), set(rule.applies_to.get("who", ()))
+    if rule.effect == "forbid" and "audio" in how and (not who or "patient" in who):
+        found.append(f"{rule.cite} forbids patients audio-recording: SoR-2019 5.1 treats a patient's recording of "
+                     "their own consultation as note-taking that needs no permission.")
+    if REFUSE_CARE.search(rule.text) and "not" not in rule.text.lower().split():
+        found.append(f"{rule.cite} lets staff refuse or stop care because of a recording: MDU-2019 and "
+                     "SoR-2019 2.11 say refusing to go on treating is not justified.")
+    if rule.effect == "forbid" and not rule.applies_to:
+        found.append(f"{rule.cite} forbids all recording everywhere: SoR-2019 5.1 and 4.1 recognise good reasons "
+                     "for patients to record.")
+    return found
+
+
+def _statements(path: Path, problems: list[str]) -> list[tuple[str, list[str]]]:
+    """Governance statements (review cycle, data protection sign-off...) that are not recording rules."""
+    import yaml
+
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    out = []
+    for i, item in enumerate(raw.get("statements") or []):
+        if not isinstance(item, dict) or not item.get("id") or not item.get("text"):
+            problems.append(f"{path.name}: entry 'statements[{i + 1}]': field 'id'/'text': missing field")
+            continue
+        out.append((str(item["id"]), [str(c) for c in item.get("implements") or []]))
+    return out
+
+
+def check(path: Path, kb: KnowledgeBase, today: dt.date | None = None) -> PolicyReport:
+    problems: list[Problem] = []
+    policy = knowledge._load_policy(path, path.parent, kb.facts, problems)
+    report = PolicyReport(path, policy, [str(p) for p in problems])
+    if not path.is_file():
+        return report
+    if policy is None:
+        return report
+    for rule in policy.rules.values():
+        report.problems += [f"{path.name}: entry '{rule.id}': field 'implements': unknown citation '{c}'"
+                            for c in rule.implements if not kb.is_citable(c)]
+    implemented: dict[str, list[str]] = {}
+    for rule in policy.rules.values():
+        for cite in rule.implements:
+            implemented.setdefault(cite, []).append(rule.id)
+    for sid, cites in _statements(path, report.problems):
+        for cite in cites:
+            if not kb.is_citable(cite):
+                report.problems.append(f"{path.name}: entry '{sid}': field 'implements': unknown citation '{cite}'")
+            implemented.setdefault(cite, []).append(sid)
+    for cite in EXPECTED:
+        clause = kb.clause(cite)
+        rules = list(implemented.get(cite, []))
+        for succ in (clause.successor if clause else ()):
+            rules += implemented.get(succ, [])
+        if rules:
+            report.covered[cite] = sorted(set(rules))
+        else:
+            report.missing.append(f"{cite}: {clause.summary if clause else ''}")
+    for rule in policy.rules.values():
+        report.contradictions += _contradictions(rule)
+        if rule.departs_from_national:
+            report.departures.append(f"{rule.cite}: {rule.departs_from_national}")
+    if not policy.contacts:
+        report.contact_gaps.append("no escalation contacts at all")
+    elif not any(h in (c.role + " " + c.title).lower() for c in policy.contacts.values() for h in NEEDED_CONTACT_HINTS):
+        report.contact_gaps.append("no duty, senior or manager contact for when someone will not stop recording")
+    for c in policy.contacts.values():
+        if not c.how:
+            report.contact_gaps.append(f"contact '{c.role}' has no way to reach them (field 'how')")
+    if not policy.incident_system:
+        report.contact_gaps.append("no incident reporting system named (field 'incident_system')")
+    today = today or dt.date.today()
+    if policy.review != dt.date.min:
+        report.past_review = policy.review < today
+        days = (policy.review - today).days
+        report.review_note = (f"PAST REVIEW: was due on {policy.review} ({-days} days ago)" if report.past_review
+                              else f"review due {policy.review} (in {days} days)")
+    return report
+
+
+def as_text(r: PolicyReport) -> str:
+    p = r.policy
+    lines = [f"Policy check: {r.path}"]
+    if p:
+        lines.append(f"  {p.department}, version {p.version}, owner {p.owner}; approved {p.approved}; {r.review_note}")
+    verdict = "INVALID" if r.problems else ("PAST REVIEW" if r.past_review else "valid")
+    lines.append(f"  verdict: {verdict}")
+    for title, items in (("problems", r.problems), ("contradicts national guidance", r.contradictions),
+                         ("declared departures from national guidance", r.departures),
+                         ("not covered (national guidance expects it)", r.missing),
+                         ("contacts", r.contact_gaps)):
+        if items:
+            lines.append(f"  {title} ({len(items)}):")
+            lines += [f"    - {i}" for i in items]
+    if r.covered:
+        lines.append(f"  covered ({len(r.covered)} of {len(EXPECTED)}):")
+        lines += [f"    - {c}: {', '.join('LOCAL ' + x for x in ids)}" for c, ids in r.covered.items()]
+    return "\n".join(lines)
+
+
+def as_html(r: PolicyReport) -> str:
+    e = html.escape
+    p = r.policy
+    sections = []
+    for title, items in (("Problems", r.problems), ("Contradicts national guidance", r.contradictions),
+                         ("Declared departures", r.departures), ("Not covered", r.missing),
+                         ("Contacts", r.contact_gaps),
+                         ("Covered", [f"{c}: {', '.join(ids)}" for c, ids in r.covered.items()])):
+        if items:
+            sections.append(f"<h2>{e(title)} ({len(items)})</h2><ul>" +
+                            "".join(f"<li>{e(i)}</li>" for i in items) + "</ul>")
+    head = (f"<p>{e(p.department)}, version {e(p.version)}, owner {e(p.owner)}. Approved {p.approved}; "
+            f"{e(r.review_note)}.</p>" if p else "")
+    verdict = "Invalid" if r.problems else ("Past review" if r.past_review else "Valid")
+    return ("<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>Policy check</title>"
+            "<style>body{font-family:Arial,sans-serif;max-width:50em;margin:2em auto;color:#212b32}"
+            "h1{color:#005eb8}li{margin:.2em 0}</style>"
+            f"<h1>Policy check: {e(r.path.name)}</h1>{head}<p><strong>Verdict: {verdict}</strong></p>"
+            + "".join(sections) + "<p>Guidance, not legal advice.</p></html>\n")
+
+
+def run(path: Path, html_out: Path | None = None, html: Path | None = None) -> int:
+    html_out = html_out or html
+    try:
+        kb = knowledge.load()
+    except knowledge.KnowledgeError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    if not path.is_file():
+        print(f"no policy file at {path}", file=sys.stderr)
+        return 2
+    report = check(path, kb)
+    print(as_text(report))
+    if html_out:
+        html_out.parent.mkdir(parents=True, exist_ok=True)
+        html_out.write_text(as_html(report), encoding="utf-8")
+        print(f"  HTML report: {html_out}")
+    return 0 if report.ok else 1
