@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from bot.answer import Answer
@@ -11,6 +12,11 @@ if TYPE_CHECKING:
     from bot.engine import Analysis, Assistant
 
 OLD, NEW = "SCoR-2014", "SoR-2019"
+# words that only say "compare the editions"; anything else names a topic
+EDITION_WORDS = {"what", "changed", "change", "changes", "between", "and", "the", "guidance", "edition", "editions",
+                 "old", "new", "difference", "differences", "scor", "sor", "version", "versions", "compare",
+                 "comparison", "did", "how", "has", "from", "first", "second", "2nd", "1st", "document", "show",
+                 "tell", "summary", "overview", "everything", "all", "was", "were", "been", "side", "by"}
 
 
 def old_clauses(assistant: "Assistant") -> list[Clause]:
@@ -33,7 +39,8 @@ def topic_match(assistant: "Assistant", question: str) -> list[Clause]:
 def compare(assistant: "Assistant", question: str, analysis: "Analysis") -> Answer:
     olds = old_clauses(assistant)
     specific = topic_match(assistant, question)
-    general = len(specific) == 0 or any(w in question.lower() for w in ("everything", "all ", "overview", "summary"))
+    topic_words = set(re.findall(r"[a-z]{3,}", question.lower())) - EDITION_WORDS
+    general = not specific or not topic_words
     chosen = olds if general else specific
     lines = []
     for c in chosen:

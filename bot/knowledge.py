@@ -410,7 +410,7 @@ def _load_policy(path: Path, root: Path, facts: dict[str, FactSpec], problems: l
         cr = _Reader(problems, rel, f"contacts[{i + 1}]", c)
         role = cr.text("role")
         if role:
-            contacts[role] = Contact(role, cr.text("title") or role, cr.text("how") or "", cr.text("when", False) or "")
+            contacts[role] = Contact(role, cr.text("title") or role, cr.text("how", False) or "", cr.text("when", False) or "")
     if not contacts:
         r.fail("contacts", "missing field (at least one escalation contact by role)")
     rules: dict[str, Rule] = {}
@@ -443,7 +443,7 @@ def _load_policy(path: Path, root: Path, facts: dict[str, FactSpec], problems: l
         r.fail("review", f"review date {review} is before the approval date {approved}")
     return Policy(
         department=r.text("department") or "", owner=r.text("owner") or "", version=str(r.data.get("version", "")),
-        approved=approved, review=review, incident_system=r.text("incident_system") or "",
+        approved=approved, review=review, incident_system=r.text("incident_system", required=False) or "",
         contacts=contacts, rules=rules, file=rel,
     )
 

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from bot.engine import Analysis, Assistant
 
 QUESTIONS_PER_ROUND = 5
+TOPIC_FACTS = ("where", "how", "purpose", "covert")  # "quiz me" must not read "me" as a topic
 _STOP = re.compile(r"^\s*(stop|end|quit|finish|exit|enough|that'?s enough|stop the quiz|end quiz)\b", re.I)
 _CHOICE = re.compile(r"^\s*(?:option|answer|choice)?\s*([1-4]|[a-d])\s*[.)]?\s*$", re.I)
 
@@ -32,8 +33,9 @@ def answer(assistant: "Assistant", question: str, analysis: "Analysis") -> Answe
 def quiz_pool(assistant: "Assistant", facts: dict[str, list[str]], text: str = "") -> list[Scenario]:
     """Scenario cards on the asked topic or setting; every card when none is named."""
     cards = list(assistant.kb.scenarios.values())
-    if facts:
-        chosen = [s for s in cards if any(set(s.facts.get(f, ())) & set(v) for f, v in facts.items())]
+    topic = {f: v for f, v in facts.items() if f in TOPIC_FACTS}
+    if topic:
+        chosen = [s for s in cards if all(set(s.facts.get(f, ())) & set(v) for f, v in topic.items())]
         if len(chosen) >= 2:
             return chosen
     words = [w for w in re.findall(r"[a-z]{4,}", text.lower()) if w not in {"quiz", "question", "questions",

@@ -1,0 +1,154 @@
+"""Students, union representatives and policy leads."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot import modes
+from bot.policy_check import EXPECTED, check
+
+REPO = Path(__file__).resolve().parent.parent
+POLICIES = REPO / "tests" / "data" / "policies"
+
+
+# -- practice questions -------------------------------------------------------------------
+
+def test_full_quiz_round_keeps_score_and_lists_what_to_revise(assistant):
+    a = modes.start_quiz(assistant, "quiz me", {}, seed=7)
+    state, right, wrong = a.state, 0, 0
+    for number in range(1, modes.QUESTIONS_PER_ROUND + 1):
+        assert a.kind == "quiz" and f"Question {number}:" in a.text and len(a.options) == 3
+        q = state["current"]
+        pick = q["correct"] if number % 2 else (q["correct"] % 3) + 1  # right, wrong, right...
+        right, wrong = right + (pick == q["correct"]), wrong + (pick != q["correct"])
+        a = assistant.ask(str(pick), state=state)
+        state = a.state
+    assert state == {} and f"Quiz finished: {right} right out of {modes.QUESTIONS_PER_ROUND}" in a.text
+    assert wrong and "Revise:" in a.text and a.citations
+
+
+def test_every_question_is_marked_right_against_its_card(assistant):
+    import random
+
+    for number, card in enumerate(assistant.kb.scenarios.values(), 1):
+        q = modes.make_question(assistant, card, number, random.Random(number))
+        correct = q["options"][q["correct"] - 1]
+        assert correct == (card.do_now[0] if q["kind"] == "first-step" else card.why[0].cite)
+        others = [o for o in q["options"] if o != correct]
+        if q["kind"] == "first-step":
+            assert all(o not in card.do_now for o in others)
+        else:
+            assert all(o not in card.citations for o in others)
+
+
+def test_quiz_on_a_topic_draws_from_that_setting(assistant):
+    a = assistant.ask("quiz me on radiotherapy")
+    pool = a.state["pool"]
+    assert pool and all("radiotherapy" in assistant.kb.scenarios[s].facts.get("where", ()) or
+                        "radiotherapy" in assistant.kb.scenarios[s].title.lower() for s in pool)
+
+
+def test_stop_ends_the_quiz(assistant):
+    a = assistant.ask("quiz me")
+    done = assistant.ask("stop", state=a.state)
+    assert "Quiz finished: 0 right out of 0" in done.text and done.state == {}
+
+
+def test_a_new_situation_leaves_the_quiz(assistant):
+    a = assistant.ask("quiz me")
+    b = assistant.ask("found pt secretly recording in her bag", state=a.state)
+    assert b.kind == "answer" and b.scenario == "covert-recording-discovered" and not b.state
+
+
+# -- union representatives ------------------------------------------------------------------
+
+def test_member_advice_check_sets_out_the_position_with_both_editions(assistant):
+    a = assistant.ask("check member advice: her manager says she must let patients film her")
+    assert a.intent == "check_member_advice" and a.scenario == "staff-objects-to-filming"
+    reply = a.to_dict()["reply"]
+    for part in ("What the guidance supports", "Record and keep", "Where to take it"):
+        assert part in reply
+    assert "SoR-2019 5.4" in a.citations and "SCoR-2014 (i)" in [w.cite for w in a.why]
+
+
+def test_member_advice_on_online_abuse_points_to_the_police(assistant):
+    a = assistant.ask("rep here, a patient posted a clip of my member and people are abusing him online")
+    assert a.intent == "check_member_advice"
+    assert "police" in a.text
+
+
+def test_edition_comparison_side_by_side(assistant):
+    a = assistant.ask("what changed between 2014 and 2019")
+    reply = a.to_dict()["reply"]
+    for n in ("i", "ii", "iii", "iv", "v", "vi"):
+        assert f"SCoR-2014 ({n}) ->" in reply
+    assert "SoR-2019 5.1" in reply
+
+
+def test_edition_comparison_per_topic(assistant):
+    a = assistant.ask("did the 2019 edition change the rule on staff who don't want to be filmed?")
+    assert a.citations[:2] == ["SCoR-2014 (i)", "SoR-2019 5.4"]
+
+
+# -- department policy --------------------------------------------------------------------
+
+def test_policy_question_in_the_chat_answers_with_rule_ids(assistant):
+    a = assistant.ask("what does our policy say about filming in ultrasound?")
+    assert a.kind == "policy" and a.citations and a.citations[0].startswith("LOCAL ")
+
+
+def test_policy_silence_says_national_guidance_applies(assistant):
+    a = assistant.ask("what does our policy say about dictaphones in the waiting room at mammography")
+    assert a.kind == "policy"
+    if not a.citations:
+        assert "national guidance applies" in a.text
+
+
+def test_good_policy_is_valid_and_fully_covered(assistant):
+    r = check(REPO / "knowledge" / "policy" / "department.yml", assistant.kb)
+    assert r.ok and not r.missing and len(r.covered) == len(EXPECTED) and not r.contradictions
+
+
+def test_incomplete_policy_reports_gaps_contradictions_and_contacts(assistant):
+    r = check(POLICIES / "incomplete.yml", assistant.kb)
+    assert not r.problems and not r.past_review
+    assert any("LOCAL NO-AUDIO" in c and "SoR-2019 5.1" in c for c in r.contradictions)
+    assert any("LOCAL STOP-SCAN" in c and "MDU-2019" in c for c in r.contradictions)
+    assert any(m.startswith("SoR-2019 5.7") for m in r.missing)
+    assert any("no duty, senior or manager" in g for g in r.contact_gaps)
+    assert any("incident" in g for g in r.contact_gaps)
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bot", "policy", "check", *args], cwd=REPO, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_expired_policy_fails_with_the_review_date(tmp_path):
+    out = _cli(str(POLICIES / "expired.yml"), "--html", str(tmp_path / "r.html"))
+    assert out.returncode == 1 and "PAST REVIEW: was due on 2024-06-30" in out.stdout
+    page = (tmp_path / "r.html").read_text()
+    assert page.startswith("<!doctype html>") and "Past review" in page
+
+
+def test_invalid_policy_fails_naming_the_field(tmp_path):
+    bad = tmp_path / "bad.yml"
+    bad.write_text((REPO / "knowledge" / "policy" / "department.yml").read_text().replace("effect: forbid", "effect: banned", 1))
+    out = _cli(str(bad))
+    assert out.returncode == 1 and "field 'effect': unknown effect 'banned'" in out.stdout
+
+
+def test_good_policy_cli_exits_zero_and_html_escapes(tmp_path):
+    out = _cli(str(REPO / "knowledge" / "policy" / "department.yml"), "--html", str(tmp_path / "r.html"))
+    assert out.returncode == 0 and "verdict: valid" in out.stdout
+    assert "<script" not in (tmp_path / "r.html").read_text()
+
+
+@pytest.mark.parametrize("missing", ["nope.yml"])
+def test_missing_policy_file_is_a_clear_error(missing):
+    out = _cli(missing)
+    assert out.returncode == 2 and f"no policy file at {missing}" in out.stderr
