@@ -13,6 +13,9 @@ MODEL  := models/assistant.tar.gz
 # Python 3.10 on PATH, else under pyenv (Rasa 3.6 does not run on 3.11).
 PY310  := $(shell command -v python3.10 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.10*/bin/python3.10 2>/dev/null | tail -n 1)
 
+export RASA_TELEMETRY_ENABLED := false
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+
 KNOWLEDGE := $(shell find knowledge -name '*.yml' 2>/dev/null)
 NLU_DATA  := $(shell find data -name '*.yml' 2>/dev/null)
 CORE_SRC  := $(wildcard bot/*.py)
