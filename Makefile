@@ -11,7 +11,7 @@ SPACY  := build/spacy_model/patterns.sha256
 CORE   := build/core_model.stamp
 MODEL  := models/assistant.tar.gz
 # Python 3.10 on PATH, else under pyenv (Rasa 3.6 does not run on 3.11).
-PY310  := $(shell command -v python3.10 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.10*/bin/python3.10 2>/dev/null | tail -n 1)
+PY310  := $(shell bash scripts/find-python.sh)
 
 export RASA_TELEMETRY_ENABLED := false
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
