@@ -12,7 +12,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator
 
 import yaml
 
@@ -276,6 +276,21 @@ def _read_yaml(path: Path, root: Path, problems: list[Problem]) -> Any:
         return None
 
 
+def _entries(problems: list[Problem], rel: str, items: list, key: str, label: str, seen: dict,
+             duplicate: Callable[[str], str]) -> Iterator[tuple["_Reader", str]]:
+    """Each list item with a new id, as (reader, id); missing and repeated ids are reported."""
+    for i, item in enumerate(items):
+        raw = item.get(key) if isinstance(item, dict) else None
+        reader = _Reader(problems, rel, str(raw or f"{label}[{i + 1}]"), item)
+        ident = reader.text(key)
+        if ident is None:
+            continue
+        if ident in seen:
+            reader.fail(key, duplicate(ident))
+            continue
+        yield reader, ident
+
+
 def _rel(path: Path, root: Path) -> str:
     try:
         return f"{root.name}/{path.relative_to(root)}"
@@ -331,15 +346,7 @@ def _load_sources(root: Path, problems: list[Problem]) -> dict[str, Source]:
         problems.append(Problem(rel, "", "documents", "missing list of documents"))
         return {}
     sources: dict[str, Source] = {}
-    for i, doc in enumerate(docs):
-        key = doc.get("key") if isinstance(doc, dict) else None
-        r = _Reader(problems, rel, str(key or f"#{i + 1}"), doc)
-        key = r.text("key")
-        if key is None:
-            continue
-        if key in sources:
-            r.fail("key", f"duplicate id '{key}'")
-            continue
+    for r, key in _entries(problems, rel, docs, "key", "documents", sources, lambda k: f"duplicate id '{k}'"):
         status = r.text("status") or ""
         if status and status not in SOURCE_STATUSES:
             r.fail("status", f"unknown status '{status}' (use {', '.join(sorted(SOURCE_STATUSES))})")
@@ -418,15 +425,7 @@ def _load_policy(path: Path, root: Path, facts: dict[str, FactSpec], problems: l
     if not isinstance(raw_rules, list) or not raw_rules:
         r.fail("rules", "missing field (a list of rules)")
         raw_rules = []
-    for i, item in enumerate(raw_rules):
-        rid = item.get("id") if isinstance(item, dict) else None
-        rr = _Reader(problems, rel, str(rid or f"rules[{i + 1}]"), item)
-        rid = rr.text("id")
-        if rid is None:
-            continue
-        if rid in rules:
-            rr.fail("id", f"rule id '{rid}' used twice")
-            continue
+    for rr, rid in _entries(problems, rel, raw_rules, "id", "rules", rules, lambda k: f"rule id '{k}' used twice"):
         effect = rr.text("effect") or ""
         if effect and effect not in RULE_EFFECTS:
             rr.fail("effect", f"unknown effect '{effect}' (use permit, restrict or forbid)")
