@@ -10,6 +10,8 @@ STAMP  := $(VENV)/.installed
 SPACY  := build/spacy_model/patterns.sha256
 CORE   := build/core_model.stamp
 MODEL  := models/assistant.tar.gz
+WEB_LIB := web/node_modules/.package-lock.json
+TEST_STAMP := $(VENV)/.test-installed
 # Python 3.10 on PATH, else under pyenv (Rasa 3.6 does not run on 3.11).
 PY310  := $(shell bash scripts/find-python.sh)
 
@@ -20,7 +22,7 @@ KNOWLEDGE := $(shell find knowledge -name '*.yml' 2>/dev/null)
 NLU_DATA  := $(shell find data -name '*.yml' 2>/dev/null)
 CORE_SRC  := $(wildcard bot/*.py)
 
-.PHONY: help install spacy train run test test-py test-rasa validate check-python bench clean
+.PHONY: help install spacy train run test validate check-python bench clean chromium
 
 help:
 	@echo "make run    - set up (first time), train if data changed, start the assistant on localhost"
@@ -38,7 +40,21 @@ $(STAMP): requirements.lock | check-python
 	$(PY) -m pip install --quiet -r requirements.lock
 	@touch $@
 
-install: $(STAMP)
+install: $(STAMP) $(WEB_LIB)
+
+# The chat page's NHS.UK frontend library, from npm, served by the project.
+$(WEB_LIB): web/package-lock.json
+	npm ci --prefix web --no-audit --no-fund --loglevel=error
+
+# Browser tests: Playwright (pip) and Debian's chromium (apt, needs root).
+$(TEST_STAMP): $(STAMP) requirements-test.txt
+	$(PY) -m pip install --quiet -r requirements-test.txt
+	@touch $@
+
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "The browser tests need Debian's chromium: sudo apt-get install chromium" >&2; exit 1; fi; fi
 
 $(SPACY): $(STAMP) knowledge/facts.yml bot/nlp.py
 	$(PY) -m bot build --nlp-only --force
@@ -58,13 +74,13 @@ $(MODEL): $(CORE) $(NLU_DATA) config.yml domain.yml
 
 train: $(MODEL)
 
-run: $(MODEL)
+run: $(MODEL) $(WEB_LIB)
 	@bash scripts/run.sh
 
 validate: $(STAMP)
 	$(RASA) data validate --fail-on-warnings --quiet
 
-test: $(MODEL)
+test: $(MODEL) $(WEB_LIB) $(TEST_STAMP) chromium
 	@bash scripts/test.sh
 
 bench: $(CORE)

@@ -23,6 +23,8 @@ from bot.redaction import redact
 
 MAX_CHARS = 2000
 OFF_TOPIC_SURE = 0.5
+NOT_UNDERSTOOD = 0.35  # a weak guess at small talk is worse than saying so
+NEW_SITUATION = re.compile(r"^\s*(new situation|start again|start over|restart|reset|clear)\s*[.!]?\s*$", re.I)
 RECORDING_WORDS = re.compile(
     r"\b(record\w*|film\w*|video\w*|vid|photo\w*|pics?|pictures?|snap\w*|camera|phones?|mobiles?|tiktok|"
     r"insta\w*|facebook|youtube|twitter|social|online|post\w*|stream\w*|live|facetime|voice|tape\w*|captur\w*|"
@@ -147,7 +149,12 @@ class Assistant:
                 return self._info(question, "error", "unknown_scenario", f"I do not know the situation '{scenario}'.")
             known = self._facts_for(question, facts)
             return self._scenario_answer(question, self.kb.scenarios[scenario], known, 1.0)
+        if NEW_SITUATION.match(question):
+            return self._info(question, "info", "new_situation", "Ready. Describe the new situation.")
         analysis = self.analyse(question)
+        if analysis.intent in SMALL_TALK and analysis.intent_score < NOT_UNDERSTOOD and not facts:
+            return self._info(question, "info", "not_understood",
+                              "I'm not sure what you mean. " + SMALL_TALK["help"], analysis.intent_score)
         if facts:  # a follow-up (clarifying answer) continues the situation it answers
             analysis.intent = clf.SITUATION
         return self._dispatch(question, analysis, facts or {}, allow_clarify)

@@ -70,7 +70,7 @@ def content_security_policy(rasa_url: str) -> str:
         "default-src 'self'",
         "script-src 'self'",
         "style-src 'self'",
-        "img-src 'self' data:",
+        "img-src 'self'",
         "font-src 'self'",
         f"connect-src {connect}",
         "object-src 'none'",
@@ -104,7 +104,8 @@ class Clauses:
             src = kb.sources.get(c.source)
             title = c.source
             if src:  # as bot.engine words it in each "why" point
-                title = f"{src.title} ({src.edition}, {src.date.year})" if src.edition else f"{src.title} ({src.date.year})"
+                edition = f"{src.edition}, {src.date.year}" if src.edition else str(src.date.year)
+                title = f"{src.title} ({edition})"
             items[c.id] = {
                 "id": c.id, "heading": c.heading, "summary": c.summary, "text": c.text,
                 "source": c.source, "source_title": title,
@@ -308,7 +309,9 @@ def cmd_web(args: argparse.Namespace) -> int:
 
 def add_web_command(subparsers: Any) -> None:
     web = subparsers.add_parser("web", help="serve the chat page (NHS design system) on localhost")
-    web.add_argument("--port", type=int, default=int(os.environ.get("WEB_PORT", "8080")),
+    env_port = os.environ.get("WEB_PORT", "").strip()
+    default_port = int(env_port) if env_port.isdigit() else 8080  # a bad value must not break other commands
+    web.add_argument("--port", type=int, default=default_port,
                      help="port to listen on (default: $WEB_PORT or 8080)")
     web.add_argument("--rasa", default=os.environ.get("RASA_URL", "http://localhost:5005"),
                      help="the Rasa server as the browser reaches it (default: $RASA_URL or http://localhost:5005)")

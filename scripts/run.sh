@@ -27,7 +27,7 @@ pids+=($!)
   --endpoints "$(endpoints_file "$ACTIONS_PORT")" --credentials credentials.yml --cors $CORS_ORIGINS > var/rasa.log 2>&1 &
 pids+=($!)
 if [ -f web/index.html ]; then
-  .venv/bin/python -m bot web --port "$WEB_PORT" --rasa "http://localhost:$RASA_PORT" > var/web.log 2>&1 &
+  .venv/bin/python -m bot web --port "$WEB_PORT" --rasa "${RASA_URL:-http://localhost:$RASA_PORT}" > var/web.log 2>&1 &
   pids+=($!)
 fi
 
