@@ -166,3 +166,13 @@ def test_small_talk_and_help(assistant):
 def test_typed_feedback_polarity(assistant):
     assert assistant.feedback_polarity("that was really helpful") is True
     assert assistant.feedback_polarity("wrong answer") is False
+
+
+def test_new_situation_starts_afresh(assistant):
+    a = assistant.ask("new situation", state={"mode": "quiz"})
+    assert a.intent == "new_situation" and a.state == {} and "Describe the new situation" in a.text
+
+
+def test_a_weak_guess_at_small_talk_says_it_did_not_understand(assistant):
+    a = assistant.ask("someone did something with a thing")
+    assert a.intent == "not_understood" and "not sure what you mean" in a.text

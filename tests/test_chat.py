@@ -93,3 +93,33 @@ def test_identifiers_typed_into_the_chat_are_not_stored(chat, running_bot):
     assert "[NHS-NUMBER]" in dump
     for log in running_bot["logs"].values():
         assert "943 476 5919" not in log.read_text()
+
+
+def test_identifier_corpus_through_the_chat_and_the_cli_leaves_no_trace(running_bot):
+    """200 questions laced with identifiers, typed into the chat and piped to the CLI:
+    no identifier in any table (records and tracker store) or in any log."""
+    from sqlalchemy import create_engine, inspect, text
+
+    from conftest import Chat
+    from identifier_corpus import make_corpus, make_scanner
+
+    corpus = make_corpus(200, seed=2026)
+    scan = make_scanner([i for _, ids in corpus for i in ids])
+    for n, (question, _ids) in enumerate(corpus):
+        Chat(running_bot["rest"], f"corpus-{n % 20}").send(question)
+    env = dict(running_bot["env"])
+    cli = subprocess.run([sys.executable, "-m", "bot", "ask", "--json", "-"], cwd=REPO, env=env, timeout=600,
+                         input="\n".join(q for q, _ in corpus) + "\n", capture_output=True, text=True)
+    assert cli.returncode == 0 and len(cli.stdout.splitlines()) == len(corpus)
+    assert scan(cli.stdout) == []  # the CLI prints the redacted question back
+    engine = create_engine(running_bot["database_url"], future=True)
+    found = []
+    with engine.connect() as conn:
+        tables = inspect(conn).get_table_names()
+        assert "events" in tables and "rec_answers" in tables
+        for table in tables:
+            for row in conn.execute(text(f'select * from "{table}"')):
+                found += scan(" ".join(map(str, row)))
+    for log in running_bot["logs"].values():
+        found += scan(log.read_text())
+    assert found == []
