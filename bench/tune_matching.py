@@ -34,7 +34,14 @@ def main() -> None:
         cases = [Case(examples[i].text, examples[i].scenario) for i in test_idx
                  if examples[i].scenario or examples[i].intent == "out_of_scope"]
         models.append((model, cases))
-    grid = itertools.product([0.5, 0.8, 1.2], [0.1, 0.15, 0.2, 0.3], [0.3, 0.45, 0.6])
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--weights", type=float, nargs="+", default=[0.5, 0.8, 1.2])
+    parser.add_argument("--sure", type=float, nargs="+", default=[0.1, 0.15, 0.2, 0.3])
+    parser.add_argument("--close", type=float, nargs="+", default=[0.3, 0.45, 0.6])
+    args = parser.parse_args()
+    grid = itertools.product(args.weights, args.sure, args.close)
     for weight, sure, close in grid:
         matching.FACT_WEIGHT, close_ratio = weight, close
         import bot.engine as engine

@@ -8,7 +8,10 @@ from dataclasses import dataclass
 
 from bot.knowledge import KnowledgeBase, Rule, Scenario
 
-FACT_WEIGHT = 0.8        # how much one agreeing (or clashing) fact moves a scenario
+FACT_WEIGHT = 0.3        # how much one agreeing (or clashing) fact moves a scenario (cross-validated)
+# A rep's message is mostly framing ("member was told ..."), which the situation
+# classifier never trained on, so its scenario scores are weak and facts must lead.
+REPORTED_FACT_WEIGHT = 0.8
 CLOSE_RATIO = 0.45       # runner-up within this share of the leader: a close call
 SURE_ENOUGH = 0.20       # below this the answer would be a guess (chosen by cross-validation, bench/tune_matching.py)
 
@@ -31,12 +34,14 @@ def agreement(scenario: Scenario, facts: dict[str, list[str]]) -> float:
     return total
 
 
-def rank(kb: KnowledgeBase, text_scores: dict[str, float], facts: dict[str, list[str]]) -> list[Ranked]:
+def rank(kb: KnowledgeBase, text_scores: dict[str, float], facts: dict[str, list[str]],
+         fact_weight: float | None = None) -> list[Ranked]:
     """Combine the classifier's per-scenario probabilities with fact agreement."""
+    weight = FACT_WEIGHT if fact_weight is None else fact_weight
     raw = {}
     for sid, scenario in kb.scenarios.items():
         p = text_scores.get(sid, 0.0) + 1e-4
-        raw[sid] = p * math.exp(FACT_WEIGHT * agreement(scenario, facts))
+        raw[sid] = p * math.exp(weight * agreement(scenario, facts))
     total = sum(raw.values()) or 1.0
     ranked = [Ranked(kb.scenarios[sid], v / total) for sid, v in raw.items()]
     return sorted(ranked, key=lambda r: (-r.score, r.scenario.id))

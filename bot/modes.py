@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.answer import Answer, Option
 from bot.knowledge import Scenario
-from bot.matching import rank
+from bot.matching import REPORTED_FACT_WEIGHT, rank
 
 if TYPE_CHECKING:
     from bot.engine import Analysis, Assistant
@@ -147,7 +147,7 @@ ROUTES = {
 
 def member_advice(assistant: "Assistant", question: str, analysis: "Analysis") -> Answer:
     """The member's position, clause by clause, for the situation the rep describes."""
-    ranked = rank(assistant.kb, analysis.scenario_scores, analysis.facts)
+    ranked = rank(assistant.kb, analysis.scenario_scores, analysis.facts, REPORTED_FACT_WEIGHT)
     card = ranked[0].scenario
     lines = [f"Closest situation: {card.title}."]
     supported = [assistant.why_point(p.cite, p.point) for p in card.why]

@@ -12,8 +12,9 @@ echo "== pytest (unit, records on SQLite and PostgreSQL, chat through the runnin
 .venv/bin/python -m pytest -q -p no:cacheprovider
 
 echo "== held-out test set (never trained on)"
-# The target is 90 % on both; the figures are printed and kept in results/ (see README).
-.venv/bin/python -m bot eval tests/data/heldout.yml --report results/heldout.json | head -n 2
+# Fails below the 90 % target on either figure; the misses are listed and kept in results/.
+.venv/bin/python -m bot eval tests/data/heldout.yml --report results/heldout.json \
+  --min-situations 0.9 --min-declined 0.9
 
 echo "== rasa test: conversation test stories"
 .venv/bin/rasa test core --model models/assistant.tar.gz --stories tests/stories \
