@@ -255,6 +255,14 @@ class _Reader:
         return value
 
 
+def _yaml_files(root: Path, folder: str, problems: list[Problem]) -> Iterator[tuple[Path, str, Any]]:
+    """Each readable YAML file in a knowledge folder, in name order; unreadable ones become problems."""
+    for path in sorted((root / folder).glob("*.yml")):
+        data = _read_yaml(path, root, problems)
+        if data is not None:
+            yield path, _rel(path, root), data
+
+
 def _read_yaml(path: Path, root: Path, problems: list[Problem]) -> Any:
     rel = _rel(path, root)
     try:
@@ -365,11 +373,7 @@ def _load_sources(root: Path, problems: list[Problem]) -> dict[str, Source]:
 
 def _load_clauses(root: Path, sources: dict[str, Source], problems: list[Problem]) -> dict[str, Clause]:
     clauses: dict[str, Clause] = {}
-    for path in sorted((root / "clauses").glob("*.yml")):
-        rel = _rel(path, root)
-        data = _read_yaml(path, root, problems)
-        if data is None:
-            continue
+    for path, rel, data in _yaml_files(root, "clauses", problems):
         items = data.get("clauses") if isinstance(data, dict) else None
         if not isinstance(items, list):
             problems.append(Problem(rel, "", "clauses", "missing list of clauses"))
@@ -449,11 +453,7 @@ def _load_policy(path: Path, root: Path, facts: dict[str, FactSpec], problems: l
 
 def _load_scenarios(root: Path, facts: dict[str, FactSpec], problems: list[Problem]) -> dict[str, Scenario]:
     scenarios: dict[str, Scenario] = {}
-    for path in sorted((root / "scenarios").glob("*.yml")):
-        rel = _rel(path, root)
-        data = _read_yaml(path, root, problems)
-        if data is None:
-            continue
+    for path, rel, data in _yaml_files(root, "scenarios", problems):
         sid = data.get("id") if isinstance(data, dict) else None
         r = _Reader(problems, rel, str(sid or path.stem), data)
         sid = r.text("id")
