@@ -511,6 +511,11 @@ def _check_citations(kb: KnowledgeBase, problems: list[Problem]) -> None:
         for j, p in enumerate(s.why):
             if not kb.is_citable(p.cite):
                 problems.append(Problem(s.file, s.id, f"answer.why[{j + 1}].cite", f"unknown citation '{p.cite}'"))
+        lead = kb.clause(s.why[0].cite) if s.why else None
+        if lead and lead.source in kb.sources and kb.sources[lead.source].status == "press":
+            # A news story can illustrate a point but is not guidance, so it never leads.
+            problems.append(Problem(s.file, s.id, "answer.why[1].cite",
+                                    f"'{lead.id}' is a press report: lead with the guidance and cite it later"))
     if kb.policy:
         for rule in kb.policy.rules.values():
             for cite in rule.implements:

@@ -95,6 +95,14 @@ def test_unknown_citation_is_refused_with_file_entry_and_field(knowledge_copy):
         "unknown citation 'SoR-2019 9.9'"]
 
 
+def test_a_press_report_may_not_lead_the_reasons(knowledge_copy):
+    _edit(knowledge_copy / "scenarios" / "live-streaming.yml",
+          lambda d: d["answer"]["why"].insert(0, {"cite": "NEWS-2025", "point": "A news story about filming."}))
+    assert _problems(knowledge_copy) == [
+        "knowledge/scenarios/live-streaming.yml: entry 'live-streaming': field 'answer.why[1].cite': "
+        "'NEWS-2025' is a press report: lead with the guidance and cite it later"]
+
+
 def test_duplicate_clause_id_is_refused(knowledge_copy):
     _edit(knowledge_copy / "clauses" / "SoR-2019.yml",
           lambda d: d["clauses"].append(dict(d["clauses"][5])))
