@@ -81,8 +81,6 @@ class Assistant:
         self.classifier = clf.load_or_train(self._normalise, digest, examples=self.training_examples)
         self.model_version = digest
         self.search = ClauseSearch(self.kb)
-        self._source_titles = {k: f"{s.title} ({s.edition}, {s.date.year})" if s.edition else f"{s.title} ({s.date.year})"
-                               for k, s in self.kb.sources.items()}
 
     # -- understanding -------------------------------------------------------------
     def training_examples(self) -> list[clf.Example]:
@@ -229,8 +227,11 @@ class Assistant:
 
     def why_point(self, cite: str, point: str) -> WhyPoint:
         clause = self.kb.clause(cite)
-        source = self._source_titles.get(clause.source, clause.source) if clause else ""
-        return WhyPoint(cite=cite, point=point, summary=clause.summary if clause else "", source=source)
+        if clause is None:
+            return WhyPoint(cite=cite, point=point)
+        doc = self.kb.sources.get(clause.source)
+        return WhyPoint(cite=cite, point=point, summary=clause.summary,
+                        source=doc.cited_title if doc else clause.source)
 
     def rule_point(self, rule: Rule) -> WhyPoint:
         where = self.kb.policy.department if self.kb.policy else "local policy"

@@ -62,6 +62,12 @@ class Source:
     superseded_by: str | None = None
     sections: str = "numbered"
 
+    @property
+    def cited_title(self) -> str:
+        """How an answer names the document: title, then edition and year."""
+        edition = f"{self.edition}, {self.date.year}" if self.edition else str(self.date.year)
+        return f"{self.title} ({edition})"
+
 
 @dataclass(frozen=True)
 class Clause:

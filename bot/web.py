@@ -102,13 +102,9 @@ class Clauses:
         items: dict[str, dict[str, Any]] = {}
         for c in kb.clauses.values():
             src = kb.sources.get(c.source)
-            title = c.source
-            if src:  # as bot.engine words it in each "why" point
-                edition = f"{src.edition}, {src.date.year}" if src.edition else str(src.date.year)
-                title = f"{src.title} ({edition})"
             items[c.id] = {
                 "id": c.id, "heading": c.heading, "summary": c.summary, "text": c.text,
-                "source": c.source, "source_title": title,
+                "source": c.source, "source_title": src.cited_title if src else c.source,
                 "publisher": src.publisher if src else "", "status": src.status if src else "",
                 "where": src.where if src else "", "secondary": c.secondary, "local": False,
                 "successor": list(c.successor), "change": c.change,
