@@ -23,22 +23,23 @@ def old_clauses(assistant: "Assistant") -> list[Clause]:
     return [c for c in assistant.kb.clauses.values() if c.source == OLD]
 
 
-def topic_match(assistant: "Assistant", question: str) -> list[Clause]:
+def topic_match(assistant: "Assistant", question: str, refs: list[str]) -> list[Clause]:
     """The 2014 items a per-topic question is about ("staff who don't want to be filmed")."""
-    named = [assistant.kb.clauses[c] for c in assistant.analyse(question).refs if c.startswith(OLD)]
+    named = [assistant.kb.clauses[c] for c in refs if c.startswith(OLD)]
     if named:
         return named
-    hits = [c for c in assistant.search.search(question, limit=12) if c.source == OLD]
+    found = assistant.search.search(question, limit=12)
+    hits = [c for c in found if c.source == OLD]
     if hits:
         return hits[:2]
-    # a 2019 paragraph named or found: go back to the 2014 item it replaced
-    found = [c.id for c in assistant.search.search(question, limit=6) if c.source == NEW]
-    return [c for c in old_clauses(assistant) if set(c.successor) & set(found)][:2]
+    # a 2019 paragraph found among the closest: go back to the 2014 item it replaced
+    newer = {c.id for c in found[:6] if c.source == NEW}
+    return [c for c in old_clauses(assistant) if set(c.successor) & newer][:2]
 
 
 def compare(assistant: "Assistant", question: str, analysis: "Analysis") -> Answer:
     olds = old_clauses(assistant)
-    specific = topic_match(assistant, question)
+    specific = topic_match(assistant, question, analysis.refs)
     topic_words = set(re.findall(r"[a-z]{3,}", question.lower())) - EDITION_WORDS
     general = not specific or not topic_words
     chosen = olds if general else specific
