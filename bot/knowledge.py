@@ -531,8 +531,9 @@ def _check_citations(kb: KnowledgeBase, problems: list[Problem]) -> None:
 
 def _version(root: Path, files: list[Path]) -> str:
     digest = hashlib.sha256()
-    for path in sorted(files):
-        digest.update(str(path.relative_to(root)).encode())
+    for path in files:
+        name = path.relative_to(root) if root in path.parents else path.name
+        digest.update(str(name).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
 
@@ -557,10 +558,13 @@ def load(root: Path | None = None, policy_file: Path | None = None) -> Knowledge
     pfile = policy_file or policy_path(root)
     policy = _load_policy(pfile, root, facts, problems) if pfile else None
     aliases = {f"{c.source} {a}": c.id for c in clauses.values() for a in c.aliases}
-    files = [p for p in root.rglob("*.yml")] + ([pfile] if pfile and pfile.is_file() and root not in pfile.parents else [])
     kb = KnowledgeBase(sources, clauses, scenarios, facts, policy, "", aliases)
     _check_citations(kb, problems)
     if problems:
         raise KnowledgeError(problems)
-    kb.version = _version(root, [f for f in files if root in f.parents] or [])
+    # A policy kept outside knowledge/ (POLICY_FILE) shapes the answers too, so it is part of the version.
+    files = sorted(root.rglob("*.yml"))
+    if pfile and root not in pfile.parents:
+        files.append(pfile)
+    kb.version = _version(root, files)
     return kb

@@ -186,3 +186,13 @@ def test_knowledge_check_command_prints_a_summary_and_fails_on_a_broken_file(kno
                          cwd=REPO, capture_output=True, text=True)
     assert bad.returncode == 1
     assert "phone-in-mri.yml: entry 'phone-in-mri': field 'answer.why[1].cite': unknown citation 'XYZ 1'" in bad.stderr
+
+
+def test_a_policy_kept_outside_knowledge_changes_the_knowledge_version(tmp_path):
+    # Answers are recorded with the knowledge version, so a different policy must show as a different version.
+    policy = yaml.safe_load((REPO / "knowledge" / "policy" / "department.yml").read_text())
+    first, second = tmp_path / "first.yml", tmp_path / "second.yml"
+    first.write_text(yaml.safe_dump(policy))
+    policy["incident_system"] = "Another incident system"
+    second.write_text(yaml.safe_dump(policy))
+    assert load(policy_file=first).version != load(policy_file=second).version
