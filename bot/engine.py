@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot import classifier as clf
-from bot import knowledge, nlp, paths
+from bot import knowledge, nlp
 from bot.answer import Answer, Option, WhyPoint
 from bot.knowledge import KnowledgeBase, Rule, Scenario
 from bot.lookup import ClauseSearch, references, unknown_references
@@ -318,9 +318,6 @@ class Assistant:
             return True
         return None
 
-    def answer_dict(self, text: str, **kwargs: Any) -> dict[str, Any]:
-        return self.ask(text, **kwargs).to_dict()
-
 
 _shared: Assistant | None = None
 
@@ -348,4 +345,4 @@ def parse_fact_args(items: list[str], kb: KnowledgeBase) -> dict[str, list[str]]
     return out
 
 
-__all__ = ["Assistant", "shared", "parse_fact_args", "clean", "paths"]
+__all__ = ["Assistant", "shared", "parse_fact_args", "clean"]

@@ -14,8 +14,6 @@ import hashlib
 import json
 from collections import defaultdict
 from pathlib import Path
-from typing import Iterable
-
 import spacy
 from spacy.language import Language
 from spacy.matcher import Matcher
@@ -127,11 +125,3 @@ class FactExtractor:
 
     def lemmas(self, doc: Doc) -> str:
         return " ".join(t.lemma_.lower() if t.lemma_ else t.lower_ for t in doc if not t.is_space)
-
-
-def facts_from(values: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = defaultdict(list)
-    for fact, value in values:
-        if value not in out[fact]:
-            out[fact].append(value)
-    return dict(out)
