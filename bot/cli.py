@@ -105,7 +105,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 def cmd_policy_check(args: argparse.Namespace) -> int:
     from bot.policy_check import run
 
-    return run(Path(args.path), html=Path(args.html) if args.html else None)
+    return run(Path(args.path), Path(args.html) if args.html else None)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -75,9 +75,7 @@ def check(path: Path, kb: KnowledgeBase, today: dt.date | None = None) -> Policy
     problems: list[Problem] = []
     policy = knowledge._load_policy(path, path.parent, kb.facts, problems)
     report = PolicyReport(path, policy, [str(p) for p in problems])
-    if not path.is_file():
-        return report
-    if policy is None:
+    if policy is None:  # unreadable or not YAML: the problems say why
         return report
     for rule in policy.rules.values():
         report.problems += [f"{path.name}: entry '{rule.id}': field 'implements': unknown citation '{c}'"
@@ -163,8 +161,7 @@ def as_html(r: PolicyReport) -> str:
             + "".join(sections) + "<p>Guidance, not legal advice.</p></html>\n")
 
 
-def run(path: Path, html_out: Path | None = None, html: Path | None = None) -> int:
-    html_out = html_out or html
+def run(path: Path, html_out: Path | None = None) -> int:
     try:
         kb = knowledge.load()
     except knowledge.KnowledgeError as exc:
