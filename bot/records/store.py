@@ -309,11 +309,7 @@ class RecordStore:
                 done = len(lines)
             finally:
                 # Keep whatever was not written (the database went away again).
-                f.seek(0)
-                f.truncate()
-                f.writelines(line + "\n" for line in lines[done:])
-                f.flush()
-                os.fsync(f.fileno())
+                _rewrite(f, lines[done:])
         if written:
             logger.info("records: %d queued record(s) written from outbox", written)
         return written
@@ -352,15 +348,22 @@ class RecordStore:
                 elif line.strip():
                     keep.append(line)
             if not dry_run and dropped:
-                f.seek(0)
-                f.truncate()
-                f.writelines(line + "\n" for line in keep)
+                _rewrite(f, keep)
             return dropped
 
 
 def _lock(f: Any) -> None:
     if fcntl is not None:
         fcntl.flock(f.fileno(), fcntl.LOCK_EX)  # released when the file closes
+
+
+def _rewrite(f: Any, lines: List[str]) -> None:
+    """Replace the open outbox's contents with ``lines``, durably."""
+    f.seek(0)
+    f.truncate()
+    f.writelines(line + "\n" for line in lines)
+    f.flush()
+    os.fsync(f.fileno())
 
 
 def _to_model(kind: str, row: Dict[str, Any]) -> Any:
