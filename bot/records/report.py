@@ -16,6 +16,7 @@ from typing import Dict, Iterable, List, Optional, Tuple
 
 from sqlalchemy import case, func, inspect, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.sql.expression import ColumnElement
 
 from bot.records.models import Answer, Feedback, Unanswered
 
@@ -54,9 +55,10 @@ class Report:
         return self.out_of_scope / self.questions if self.questions else 0.0
 
 
-def _bounds(start: date, end: date) -> Tuple[datetime, datetime]:
-    # Inclusive dates -> half-open datetimes [start 00:00, end+1 00:00).
-    return datetime.combine(start, time.min), datetime.combine(end + timedelta(days=1), time.min)
+def _between(column: ColumnElement, start: date, end: date) -> ColumnElement:
+    """``column`` within the inclusive days ``start``..``end`` (half-open: [start 00:00, end+1 00:00))."""
+    lo, hi = datetime.combine(start, time.min), datetime.combine(end + timedelta(days=1), time.min)
+    return (column >= lo) & (column < hi)
 
 
 def week_start(moment: datetime) -> date:
@@ -83,8 +85,7 @@ def build_report(engine: Engine, start: date, end: date, *, top: int = 10) -> Re
     report = Report(start=start, end=end)
     if not has_schema(engine):
         return report
-    lo, hi = _bounds(start, end)
-    in_range = (Answer.created_at >= lo) & (Answer.created_at < hi)
+    in_range = _between(Answer.created_at, start, end)
     scenarios: Counter = Counter()
     with engine.connect() as conn:
         total = conn.execute(select(func.count()).select_from(Answer).where(in_range)).scalar_one()
@@ -107,7 +108,7 @@ def build_report(engine: Engine, start: date, end: date, *, top: int = 10) -> Re
 
         votes = conn.execute(
             select(Feedback.helpful, func.count())
-            .where(Feedback.created_at >= lo, Feedback.created_at < hi)
+            .where(_between(Feedback.created_at, start, end))
             .group_by(Feedback.helpful)
         )
         for helpful, count in votes:
@@ -120,7 +121,7 @@ def build_report(engine: Engine, start: date, end: date, *, top: int = 10) -> Re
         shown: Dict[str, str] = {}
         for (question,) in conn.execute(
             select(Unanswered.question)
-            .where(Unanswered.created_at >= lo, Unanswered.created_at < hi)
+            .where(_between(Unanswered.created_at, start, end))
             .order_by(Unanswered.created_at)
         ):
             # Same question, different spacing or case: counted together,
@@ -204,8 +205,7 @@ def write_csv(engine: Engine, start: date, end: date, path: Path) -> int:
         out.writerow(CSV_COLUMNS)
         if not has_schema(engine):
             return 0
-        lo, hi = _bounds(start, end)
-        in_range = (Answer.created_at >= lo) & (Answer.created_at < hi)
+        in_range = _between(Answer.created_at, start, end)
         votes = (
             select(
                 Feedback.answer_id,
