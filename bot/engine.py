@@ -159,14 +159,11 @@ class Assistant:
 
     def _facts_for(self, question: str, given: dict[str, list[str]] | None) -> dict[str, list[str]]:
         found = self.extractor.facts(self.extractor.doc(question)) if question else {}
-        found.update({k: list(v) for k, v in (given or {}).items() if v})
-        return found
+        return _with_given(found, given)
 
     def _dispatch(self, question: str, a: Analysis, given: dict[str, list[str]], allow_clarify: bool) -> Answer:
         if a.intent == clf.SITUATION:
-            known = dict(a.facts)
-            known.update({k: list(v) for k, v in given.items() if v})
-            return self._situation(question, a, known, allow_clarify)
+            return self._situation(question, a, _with_given(a.facts, given), allow_clarify)
         if a.intent == "out_of_scope":
             ans = self._info(question, "decline", "out_of_scope", OUT_OF_SCOPE_POINTER, a.intent_score)
             ans.out_of_scope = True
@@ -186,9 +183,13 @@ class Assistant:
         reply = SMALL_TALK.get(a.intent, SMALL_TALK["help"])
         return self._info(question, "info", a.intent, reply, a.intent_score)
 
+    def _answer(self, question: str, intent: str, confidence: float, **fields: Any) -> Answer:
+        """Every answer carries the knowledge version and any policy warning."""
+        return Answer(question=question, intent=intent, confidence=confidence,
+                      knowledge_version=self.kb.version, warnings=self._warnings(), **fields)
+
     def _info(self, question: str, kind: str, intent: str, text: str, confidence: float = 1.0) -> Answer:
-        return Answer(question=question, intent=intent, confidence=confidence, kind=kind, text=text,
-                      knowledge_version=self.kb.version, warnings=self._warnings())
+        return self._answer(question, intent, confidence, kind=kind, text=text)
 
     def _warnings(self) -> list[str]:
         p = self.kb.policy
@@ -214,16 +215,14 @@ class Assistant:
         spec = self.kb.facts[fact]
         values = list(dict.fromkeys(list(first.scenario.facts[fact]) + list(second.scenario.facts[fact])))
         options = [Option(label=spec.values[v].label, fact=fact, value=v) for v in values]
-        return Answer(question=question, intent=clf.SITUATION, confidence=confidence, kind="clarify",
-                      scenario=first.scenario.id, clarify=spec.question, clarify_fact=fact, options=options,
-                      facts=known, knowledge_version=self.kb.version, warnings=self._warnings())
+        return self._answer(question, clf.SITUATION, confidence, kind="clarify", scenario=first.scenario.id,
+                            clarify=spec.question, clarify_fact=fact, options=options, facts=known)
 
     def _not_sure(self, question, closest, confidence, known) -> Answer:
         options = [Option(label=r.scenario.title, scenario=r.scenario.id) for r in closest]
-        return Answer(question=question, intent=clf.SITUATION, confidence=confidence, kind="not_sure",
-                      text="I'm not sure which situation this is. Is it one of these? If not, describe it in "
-                           "other words.", options=options, facts=known,
-                      knowledge_version=self.kb.version, warnings=self._warnings())
+        return self._answer(question, clf.SITUATION, confidence, kind="not_sure",
+                            text="I'm not sure which situation this is. Is it one of these? If not, describe it "
+                                 "in other words.", options=options, facts=known)
 
     def why_point(self, cite: str, point: str) -> WhyPoint:
         clause = self.kb.clause(cite)
@@ -257,10 +256,9 @@ class Assistant:
         record = list(s.record)
         if self.kb.policy and self.kb.policy.incident_system:
             record = [x.replace("[INCIDENT SYSTEM]", self.kb.policy.incident_system) for x in record]
-        return Answer(question=question, intent=clf.SITUATION, confidence=confidence, kind="answer",
-                      scenario=s.id, title=s.title, do_now=do_now, say=s.say, why=why, record=record,
-                      escalate=escalate, caveats=notes + list(s.caveats), facts=known,
-                      knowledge_version=self.kb.version, warnings=self._warnings())
+        return self._answer(question, clf.SITUATION, confidence, kind="answer", scenario=s.id, title=s.title,
+                            do_now=do_now, say=s.say, why=why, record=record, escalate=escalate,
+                            caveats=notes + list(s.caveats), facts=known)
 
     def _clause_answer(self, question: str, a: Analysis) -> Answer:
         missing = unknown_references(question, self.kb)
@@ -317,6 +315,13 @@ class Assistant:
         if re.search(r"\b(helpful|useful|great|good|thanks|thank|spot on|perfect|helped|right)\b", lowered):
             return True
         return None
+
+
+def _with_given(found: dict[str, list[str]], given: dict[str, list[str]] | None) -> dict[str, list[str]]:
+    """Facts found in the text, overridden by those the user gave (a button, a --fact)."""
+    merged = dict(found)
+    merged.update({k: list(v) for k, v in (given or {}).items() if v})
+    return merged
 
 
 _shared: Assistant | None = None
