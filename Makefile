@@ -67,20 +67,21 @@ $(CORE): $(SPACY) $(KNOWLEDGE) $(NLU_DATA) $(CORE_SRC)
 	@touch $@
 
 # Rasa's own fingerprint ignores the spaCy folder's contents, so make decides
-# and --force retrains exactly when data, config, domain or patterns changed.
-$(MODEL): $(CORE) $(NLU_DATA) config.yml domain.yml
+# and --force retrains exactly when data, config, domain or patterns changed
+# (not when only the core's code did: the Rasa model does not contain it).
+$(MODEL): $(SPACY) $(NLU_DATA) config.yml domain.yml
 	$(RASA) train --fixed-model-name assistant --out models --force --quiet
 	@touch $@
 
 train: $(MODEL)
 
-run: $(MODEL) $(WEB_LIB)
+run: $(CORE) $(MODEL) $(WEB_LIB)
 	@bash scripts/run.sh
 
 validate: $(STAMP)
 	$(RASA) data validate --fail-on-warnings --quiet
 
-test: $(MODEL) $(WEB_LIB) $(TEST_STAMP) chromium
+test: $(CORE) $(MODEL) $(WEB_LIB) $(TEST_STAMP) chromium
 	@bash scripts/test.sh
 
 bench: $(CORE)
