@@ -10,10 +10,13 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 
-from bot.answer import Answer
-from bot.engine import shared
+from bot.answering.contract import Answer
+from bot.answering.engine import shared
+from bot.answering.quiz import QUIZ_RESET
 
 YES_NO = {"affirm": "yes", "deny": "no"}
+# the core's own words for a quiz that cannot go on, so the chat says it one way
+QUIZ_EXPIRED = QUIZ_RESET
 
 
 @dataclass
@@ -26,6 +29,7 @@ class Turn:
     allow_clarify: bool = True
     is_follow_up: bool = False
     state: dict[str, Any] | None = None
+    quiz_expired: bool = False  # a quiz answer arrived with no quiz to mark it against
 
     def buttons_for(self, data: dict[str, Any]) -> list[dict[str, str]]:
         """Rasa buttons whose payloads come straight back as an ``inform`` turn."""
@@ -78,18 +82,30 @@ def read_turn(tracker: Tracker) -> Turn:
     pending_fact = tracker.get_slot("pending_fact")
     pending_facts = tracker.get_slot("pending_facts") or {}
 
-    if by_name.get("choice") is not None and state:
+    if by_name.get("choice") is not None:
+        if not state:  # e.g. a button from before the session expired
+            return Turn(text=text, channel=channel, quiz_expired=True)
         try:
             return Turn(text=text, channel=channel, choice=int(by_name["choice"]), state=state)
-        except ValueError:
+        except (TypeError, ValueError):
             pass
     if by_name.get("scenario"):
-        return Turn(text=pending or "", channel=channel, facts=pending_facts, scenario=str(by_name["scenario"]),
-                    is_follow_up=bool(pending))
+        return Turn(
+            text=pending or "",
+            channel=channel,
+            facts=pending_facts,
+            scenario=str(by_name["scenario"]),
+            is_follow_up=bool(pending),
+        )
     if pending and not state:
         new = _new_facts(entities, text)
-        if pending_fact and intent in YES_NO and pending_fact not in new:
-            new[pending_fact] = [YES_NO[intent]]
+        if (
+            pending_fact
+            and intent in YES_NO
+            and pending_fact not in new
+            and YES_NO[intent] in getattr(shared().kb.facts.get(pending_fact), "values", ())
+        ):
+            new[pending_fact] = [YES_NO[intent]]  # only a yes/no question takes "yes" or "no" as its value
         if new and (intent in ("inform", *YES_NO) or pending_fact in new):
             merged = {**pending_facts, **new}
             return Turn(text=pending, channel=channel, facts=merged, allow_clarify=False, is_follow_up=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 sys.modules.setdefault("tensorflow", None)  # type: ignore[arg-type]
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.engine import Assistant  # noqa: E402
+from bot.answering.engine import Assistant  # noqa: E402
 from bot.evaluation import load_heldout  # noqa: E402
 
 

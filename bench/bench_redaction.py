@@ -3,7 +3,9 @@
     .venv/bin/python bench/bench_redaction.py [--n 2000] [--repeat 5]
 
 Prints messages/second for the identifier-laced test corpus and for plain
-clinical questions (the common case).  No pass/fail threshold.
+clinical questions (the common case), then the time for 100 KB of each
+adversarial input from the security review (these were quadratic once: a
+100 KB "a...a @" took 35 s).  No pass/fail threshold.
 """
 from __future__ import annotations
 
@@ -17,8 +19,20 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 sys.modules.setdefault("tensorflow", None)  # type: ignore[arg-type]  # spaCy's thinc would load it
 
-from bot.redaction import redact  # noqa: E402
 from identifier_corpus import make_corpus  # noqa: E402
+
+from bot.redaction import redact  # noqa: E402
+
+ADVERSARIAL = {
+    "a...a @": "a" * 100_000 + " @",
+    "1.1.1.": "1." * 50_000,
+    "Mr Mr Mr": "Mr " * 33_000,
+    "1 1 1 (spaced digits)": "1 " * 50_000,
+    "1/1/1/": "1/" * 50_000,
+    "DOB 3.DOB 3.": "DOB 3." * 16_000,
+    "9\\u00a09\\u00a0 (escapes)": "9\\u00a0" * 14_000,
+    "clinical text": ("A relative is filming the scan in room 2, SoR-2019 5.10. " * 1800)[:100_000],
+}
 
 PLAIN = [
     "Can a relative film the 20 week scan?",
@@ -56,6 +70,10 @@ def main() -> None:
         mean_len = sum(map(len, messages)) / len(messages)
         print(f"{label:26s} {median:8.0f} msg/s median, {best:8.0f} best "
               f"({1000 / median:.2f} ms/msg, {mean_len:.0f} chars avg, n={len(messages)})")
+    for label, text in ADVERSARIAL.items():
+        start = time.perf_counter()
+        redact(text)
+        print(f"100 KB {label:26s} {time.perf_counter() - start:8.3f} s ({len(text):,} chars)")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import sys
 # but the core never does; blocking it here saves seconds on every CLI call.
 sys.modules.setdefault("tensorflow", None)  # type: ignore[arg-type]
 
-from bot.cli import main  # noqa: E402
+from bot.serving.cli import main  # noqa: E402
 
 if __name__ == "__main__":
     raise SystemExit(main())

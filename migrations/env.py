@@ -12,8 +12,8 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy import create_engine, pool
 
+from bot.config import database_url
 from bot.records.models import VERSION_TABLE, Base
-from bot.settings import database_url
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):

@@ -1,8 +1,20 @@
 #!/usr/bin/env bash
 # Start everything needed to chat on localhost: the action server, the Rasa
-# server (REST and socket.io) and the chat page. Ctrl-C stops all of them.
+# server (REST channel) and the chat page. Ctrl-C stops all of them.
+#
+# Everything listens on 127.0.0.1 unless BIND_HOST says otherwise (the Rasa
+# server and the page, e.g. for a department's reverse proxy on another host);
+# the action server only ever talks to the Rasa server, so it stays on
+# 127.0.0.1 and refuses calls without ACTION_SERVER_TOKEN. Files in var/ are
+# readable by their owner only; logs rotate (bot/serving/logfiles.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+umask 077
+# Nothing is sent off site: Rasa's telemetry (and its Sentry error reports,
+# which follow the same switch) are off in every start path.
+export RASA_TELEMETRY_ENABLED=false
+export SQLALCHEMY_SILENCE_UBER_WARNING=1
+export PYTHONUNBUFFERED=1  # log lines reach the files as they happen
 
 # wait_for URL NAME LOG: poll until URL answers, or show the log and fail.
 wait_for() {
@@ -26,43 +38,68 @@ endpoints_file() {
   echo "$f"
 }
 
+BIND_HOST=${BIND_HOST:-127.0.0.1}
+VAR_DIR=${ASSISTANT_VAR_DIR:-var}
 RASA_PORT=${RASA_PORT:-5005}
 ACTIONS_PORT=${ACTIONS_PORT:-5055}
 WEB_PORT=${WEB_PORT:-8080}
 CORS_ORIGINS=${CORS_ORIGINS:-"http://localhost:$WEB_PORT http://127.0.0.1:$WEB_PORT"}
+# Largest request body the Rasa server accepts (Sanic's default is 100 MB).
+REQUEST_MAX_SIZE=${REQUEST_MAX_SIZE:-16384}
+# The shared secret the Rasa server sends to the action server (endpoints.yml).
+if [ -z "${ACTION_SERVER_TOKEN:-}" ]; then
+  ACTION_SERVER_TOKEN=$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(32))')
+fi
+export ACTION_SERVER_TOKEN
+# Where this script checks that a server answers.
+case "$BIND_HOST" in 0.0.0.0|::|"") PROBE_HOST=127.0.0.1 ;; *) PROBE_HOST=$BIND_HOST ;; esac
+case "$PROBE_HOST" in *:*) PROBE_HOST="[$PROBE_HOST]" ;; esac
 
+ENDPOINTS=$(endpoints_file "$ACTIONS_PORT")
 pids=()
 stop_all() {
   trap - INT TERM EXIT
   echo; echo "stopping..."
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  if [ "$ENDPOINTS" != endpoints.yml ]; then rm -f "$ENDPOINTS"; fi
 }
 trap stop_all INT TERM EXIT
 
-mkdir -p var
-.venv/bin/rasa run actions --actions actions --port "$ACTIONS_PORT" --quiet > var/actions.log 2>&1 &
+mkdir -p "$VAR_DIR"
+chmod 700 "$VAR_DIR"
+# Files left by an earlier start (or another tool) with laxer permissions.
+find "$VAR_DIR" -maxdepth 1 -type f -exec chmod 600 {} +
+
+# log NAME: the server's output goes to $VAR_DIR/NAME.log, rotated.
+log() { .venv/bin/python -m bot.serving.logfiles "$VAR_DIR/$1.log"; }
+
+SANIC_HOST=127.0.0.1 .venv/bin/python -m rasa_addons.action_server --actions actions --port "$ACTIONS_PORT" \
+  --quiet > >(log actions) 2>&1 &
 pids+=($!)
 # shellcheck disable=SC2086
-.venv/bin/rasa run --model models/assistant.tar.gz --port "$RASA_PORT" \
-  --endpoints "$(endpoints_file "$ACTIONS_PORT")" --credentials credentials.yml --cors $CORS_ORIGINS > var/rasa.log 2>&1 &
+SANIC_REQUEST_MAX_SIZE=$REQUEST_MAX_SIZE .venv/bin/rasa run --model models/assistant.tar.gz \
+  --interface "$BIND_HOST" --port "$RASA_PORT" --endpoints "$ENDPOINTS" \
+  --credentials credentials.yml --cors $CORS_ORIGINS > >(log rasa) 2>&1 &
 pids+=($!)
 if [ -f web/index.html ]; then
-  .venv/bin/python -m bot web --port "$WEB_PORT" --rasa "${RASA_URL:-http://localhost:$RASA_PORT}" > var/web.log 2>&1 &
+  .venv/bin/python -m bot web --host "$BIND_HOST" --port "$WEB_PORT" \
+    --rasa "${RASA_URL:-http://localhost:$RASA_PORT}" > >(log web) 2>&1 &
   pids+=($!)
 fi
 
-wait_for "http://127.0.0.1:$ACTIONS_PORT/health" "action server" var/actions.log
-wait_for "http://127.0.0.1:$RASA_PORT/" "Rasa server" var/rasa.log
+wait_for "http://127.0.0.1:$ACTIONS_PORT/health" "action server" "$VAR_DIR/actions.log"
+wait_for "http://$PROBE_HOST:$RASA_PORT/" "Rasa server" "$VAR_DIR/rasa.log"
 cat <<MSG
 
 The assistant is ready.
   Chat page:      http://localhost:$WEB_PORT/
-  REST channel:   curl -s localhost:$RASA_PORT/webhooks/rest/webhook -d '{"sender":"me","message":"relative started filming during setup"}'
+  REST channel:   curl -s localhost:$RASA_PORT/webhooks/rest/webhook -H 'Content-Type: application/json' \\
+                    -d '{"sender":"me","message":"relative started filming during setup"}'
   Command line:   .venv/bin/python -m bot ask "relative started filming during setup"
-  Logs:           var/rasa.log, var/actions.log, var/web.log
+  Logs:           $VAR_DIR/rasa.log, $VAR_DIR/actions.log, $VAR_DIR/web.log (rotated)
 Press Ctrl-C to stop.
 MSG
 wait -n "${pids[@]}"
-echo "a server stopped unexpectedly; see the logs in var/" >&2
+echo "a server stopped unexpectedly; see the logs in $VAR_DIR/" >&2
 exit 1

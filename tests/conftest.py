@@ -1,8 +1,12 @@
-"""Shared fixtures: one loaded Assistant, and (for integration tests) the real
-Rasa server and action server started on free local ports."""
+"""Shared test helpers and fixtures: the repository root, the CI flag, free ports,
+one loaded Assistant, and (for integration tests) the real Rasa server and
+action server started on free local ports. Database fixtures live in
+``db_fixtures.py`` and are loaded as a plugin."""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -12,8 +16,10 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -22,11 +28,70 @@ VENV_BIN = Path(sys.executable).parent
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 sys.modules.setdefault("tensorflow", None)  # the core never needs it; keeps test start-up quick
+# Nothing a test starts may report to Rasa's telemetry or Sentry (scripts/run.sh sets this itself).
+os.environ["RASA_TELEMETRY_ENABLED"] = "false"
+
+pytest_plugins = ["db_fixtures"]
+
+# Skips that are right even under CI=true (none today). Any other skip under CI fails the run:
+# a check that silently did not run is worse than one that failed.
+ALLOWED_CI_SKIPS: frozenset[str] = frozenset()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    if IN_CI and report.skipped and item.nodeid not in ALLOWED_CI_SKIPS and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI=true, which must run every check: {reason}"
+
+
+def tracked_state() -> str | None:
+    """What git sees of the tracked files (status and content), or None outside a git checkout."""
+    try:
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
+                                capture_output=True, text=True, timeout=60, check=True).stdout
+        diff = subprocess.run(["git", "diff", "HEAD", "--binary"], cwd=REPO, capture_output=True,
+                              timeout=60, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return status + hashlib.sha256(diff).hexdigest()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.stash[_TRACKED] = tracked_state()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Tests write to tmp paths only: a run that changed a tracked file fails, naming it."""
+    before = session.config.stash.get(_TRACKED, None)
+    after = tracked_state()
+    if before is not None and after is not None and before != after:
+        changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
+                                 capture_output=True, text=True).stdout
+        session.config.get_terminal_writer().line(
+            f"FAILED: the test run changed tracked files (tests must write only to tmp paths); tracked files now differing from HEAD:\n{changed}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+_TRACKED = pytest.StashKey[str | None]()
+
+
+@pytest.fixture(autouse=True)
+def fresh_settings() -> Iterator[None]:
+    """Settings are read once per process; each test starts, and leaves, with the real environment's."""
+    from bot import config
+
+    config.reload()
+    yield
+    config.reload()
 
 
 @pytest.fixture(scope="session")
 def assistant():
-    from bot.engine import Assistant
+    from bot.answering.engine import Assistant
 
     return Assistant()
 
@@ -43,6 +108,16 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def quiz_answer_key(kb: Any, answer: dict[str, Any]) -> int:
+    """The number of the right option of a quiz question. The quiz bank's own tests
+    (tests/test_quiz_quality.py) check each key against its card; here the key the
+    question carries is enough to tell which verdict a reply deserves."""
+    current = (answer.get("state") or {}).get("current") or {}
+    assert isinstance(current.get("a"), int), f"no answer key in the quiz state: {answer.get('state')}"
+    assert 1 <= current["a"] <= len(answer["options"])
+    return current["a"]
 
 
 def wait_for(url: str, proc: subprocess.Popen, log: Path, timeout: float = 180) -> None:
@@ -77,50 +152,109 @@ class Chat:
         return customs[-1]
 
 
-@pytest.fixture(scope="session")
-def running_bot(tmp_path_factory) -> Iterator[dict[str, Any]]:
-    """The trained model served by `rasa run` with the real action server."""
+def warm_up(rest_url: str, proc: subprocess.Popen, log: Path, timeout: float = 300) -> None:
+    """Wait for a first full answer: the action server loads the core on its first call,
+    which on a busy machine takes longer than Rasa waits for an action."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the servers stopped:\n{log.read_text()[-3000:]}")
+        try:
+            if any("custom" in m for m in Chat(rest_url, f"warm-up-{time.monotonic_ns()}").send("hello")):
+                return
+        except OSError:
+            pass
+        time.sleep(2)
+    raise RuntimeError(f"no answer from {rest_url} within {timeout}s:\n{log.read_text()[-3000:]}")
+
+
+# Figures the REST suites report at the end of the run (pytest_terminal_summary).
+SUMMARY: dict[str, str] = {}
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if SUMMARY:
+        terminalreporter.section("REST suites")
+        for name, line in sorted(SUMMARY.items()):
+            terminalreporter.write_line(f"{name}: {line}")
+
+
+@contextlib.contextmanager
+def serve_bot(work: Path, database_url: str) -> Iterator[dict[str, Any]]:
+    """The trained model served by `scripts/run.sh` (the real start path: loopback
+    only, action-server token, request size cap, rotated owner-only logs, no telemetry),
+    with everything it keeps under ``work``."""
     model = REPO / "models" / "assistant.tar.gz"
     if not model.is_file():
         if IN_CI:
             pytest.fail("models/assistant.tar.gz is missing: run `make train` (make test does)")
         pytest.skip("no trained model: run `make train`")
-    work = tmp_path_factory.mktemp("bot")
-    rasa_port, actions_port, web_port = free_port(), free_port(), free_port()
-    endpoints = work / "endpoints.yml"
-    endpoints.write_text((REPO / "endpoints.yml").read_text().replace("127.0.0.1:5055", f"127.0.0.1:{actions_port}"))
-    env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", ASSISTANT_VAR_DIR=str(work / "var"),
-               DATABASE_URL=os.environ.get("TEST_BOT_DATABASE_URL", f"sqlite:///{work / 'bot.db'}"),
-               LOG_DIR=str(work))
-    logs = {"actions": work / "actions.log", "rasa": work / "rasa.log"}
-    rasa = str(VENV_BIN / "rasa")
-    procs = [
-        subprocess.Popen([rasa, "run", "actions", "--actions", "actions", "--port", str(actions_port)],
-                         cwd=REPO, env=env, stdout=logs["actions"].open("w"), stderr=subprocess.STDOUT,
-                         start_new_session=True),
-        subprocess.Popen([rasa, "run", "--model", str(model), "--port", str(rasa_port), "--endpoints",
-                          str(endpoints), "--credentials", str(REPO / "credentials.yml"),
-                          "--cors", f"http://127.0.0.1:{web_port}", f"http://localhost:{web_port}"],
-                         cwd=REPO, env=env, stdout=logs["rasa"].open("w"), stderr=subprocess.STDOUT,
-                         start_new_session=True),
-    ]
+    rasa_port, actions_port, web_port, own_web_port = free_port(), free_port(), free_port(), free_port()
+    var = work / "var"
+    env = dict(os.environ, ASSISTANT_VAR_DIR=str(var), DATABASE_URL=database_url,
+               RASA_PORT=str(rasa_port), ACTIONS_PORT=str(actions_port), WEB_PORT=str(own_web_port),
+               # the page the browser tests start themselves, on web_port
+               CORS_ORIGINS=f"http://127.0.0.1:{web_port} http://localhost:{web_port}", WEB_QUIET="false")
+    for name in ("RASA_TELEMETRY_ENABLED", "BIND_HOST", "ACTION_SERVER_TOKEN", "REQUEST_MAX_SIZE"):
+        env.pop(name, None)  # run.sh must set these itself
+    run_log = work / "run.log"
+    proc = subprocess.Popen(["bash", str(REPO / "scripts" / "run.sh")], cwd=REPO, env=env,
+                            stdout=run_log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
+    logs = {name: var / f"{name}.log" for name in ("actions", "rasa", "web")}
     try:
-        wait_for(f"http://127.0.0.1:{actions_port}/health", procs[0], logs["actions"])
-        wait_for(f"http://127.0.0.1:{rasa_port}/", procs[1], logs["rasa"])
+        wait_for(f"http://127.0.0.1:{actions_port}/health", proc, run_log)
+        wait_for(f"http://127.0.0.1:{rasa_port}/", proc, run_log)
+        rest = f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook"
+        warm_up(rest, proc, run_log)
         yield {"rest": f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook", "rasa_port": rasa_port,
-               "actions_port": actions_port, "web_port": web_port, "database_url": env["DATABASE_URL"], "logs": logs, "work": work,
-               "env": env}
+               "actions_port": actions_port, "web_port": web_port, "page_port": own_web_port,
+               "database_url": database_url,
+               "logs": logs, "work": work, "var": var, "env": env, "pid": proc.pid}
     finally:
-        for p in procs:
-            try:
-                os.killpg(p.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        for p in procs:
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
+        try:
+            proc.send_signal(signal.SIGTERM)  # run.sh stops its servers; their log pipes then end
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # anything left in the group
+        except ProcessLookupError:
+            pass
+
+
+@pytest.fixture(scope="session")
+def running_bot(tmp_path_factory) -> Iterator[dict[str, Any]]:
+    """The assistant on SQLite (or on TEST_BOT_DATABASE_URL if set)."""
+    work = tmp_path_factory.mktemp("bot")
+    with serve_bot(work, os.environ.get("TEST_BOT_DATABASE_URL") or f"sqlite:///{work / 'var' / 'bot.db'}") as bot:
+        yield bot
+
+
+@pytest.fixture(scope="session")
+def running_bot_pg(tmp_path_factory) -> Iterator[dict[str, Any]]:
+    """The assistant on PostgreSQL (127.0.0.1:5432, database ``test``) in a fresh schema,
+    or on TEST_BOT_DATABASE_URL if set."""
+    from db_fixtures import require_postgres, url_with_schema
+    from sqlalchemy import create_engine, text
+
+    work = tmp_path_factory.mktemp("bot-pg")
+    given = os.environ.get("TEST_BOT_DATABASE_URL")
+    if given:
+        with serve_bot(work, given) as bot:
+            yield bot
+        return
+    base = require_postgres()
+    schema = f"bot_{uuid.uuid4().hex[:16]}"
+    admin = create_engine(base, future=True)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        with serve_bot(work, url_with_schema(base, schema)) as bot:
+            yield bot
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
 
 
 @pytest.fixture()

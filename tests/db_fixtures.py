@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from typing import Iterator, Optional
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -27,7 +27,7 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
 
 
-def find_postgres() -> Optional[str]:
+def find_postgres() -> str | None:
     """First candidate URL that accepts a connection (cached per session)."""
     if "url" not in _pg_cache:
         _pg_cache["url"], _pg_cache["errors"] = None, []

@@ -7,12 +7,17 @@ spaces), so a scanner can look for what would be stored if redaction failed.
 All values are fake: NHS numbers are synthetic with a valid mod-11 check digit,
 phone numbers come from Ofcom's drama ranges, e-mail domains are example.*.
 Reusable by the live-chat tests.
+
+``make_hard_corpus()`` adds the forms the security review of 2026-11-23 found
+kept (digits split by dots, slashes, line separators or invisible characters,
+dotted dates of birth, surnames that are also words, look-alike letters …);
+``make_full_corpus()`` is both, 500+ messages.
 """
 from __future__ import annotations
 
 import random
 import re
-from typing import Callable, List, Tuple
+from collections.abc import Callable
 
 FIRST_NAMES = [
     "Olwen", "Tamsin", "Bartholomew", "Ifeoma", "Radomir", "Zoë", "Anwen", "Perpetua",
@@ -23,6 +28,11 @@ SURNAMES = [
     "MacGillivray", "O'Shaughnessy", "Pennyfeather", "Oyelaran", "Thistlewood",
     "Zbyszewski", "Cattermole", "Higginbottom", "Nwachukwu", "Ravenscroft", "Vanderpump",
 ]
+# Surnames that are also words: caught after a title whatever the word.  The
+# scanner looks for them capitalised only, as "ward 7" or "bay 3" elsewhere in
+# the corpus is clinical text that must survive.
+TITLED_SURNAMES = ["Ward", "May", "Still", "Bay", "Marsh", "Booth", "Frost", "Hall"]
+WORD_SURNAMES = frozenset(TITLED_SURNAMES + ["Rose"])
 MONTHS = ["January", "February", "March", "April", "June", "July", "August",
           "September", "October", "November", "December", "May"]
 OUTWARDS = ["SW1A", "M1", "B33", "CR2", "DN55", "LS11", "EH1", "CF10", "BT7", "NE4", "G12", "PL4"]
@@ -123,10 +133,10 @@ def make_email(rng: random.Random, first: str, surname: str) -> str:
     return f"{local[:8]}.{rng.randrange(100)}@example.{rng.choice(['org', 'com', 'nhs.uk', 'co.uk'])}"
 
 
-def make_corpus(n: int = 200, seed: int = 1234) -> List[Tuple[str, List[str]]]:
+def make_corpus(n: int = 200, seed: int = 1234) -> list[tuple[str, list[str]]]:
     """``n`` questions (cycling through every template) with their identifiers."""
     rng = random.Random(seed)
-    corpus: List[Tuple[str, List[str]]] = []
+    corpus: list[tuple[str, list[str]]] = []
     for i in range(n):
         template = TEMPLATES[i % len(TEMPLATES)]
         first, surname = rng.choice(FIRST_NAMES), rng.choice(SURNAMES)
@@ -151,30 +161,132 @@ def make_corpus(n: int = 200, seed: int = 1234) -> List[Tuple[str, List[str]]]:
     return corpus
 
 
-def identifier_pattern(identifier: str) -> "re.Pattern[str]":
+# Up to three characters that hide nothing from a reader: punctuation, spaces
+# and invisible characters, also as JSON or Python escapes ("\u2028", "\t").
+_GAP = r"(?:\\u[0-9a-fA-F]{4}|\\x[0-9a-fA-F]{2}|\\[tnrfvb]|[^A-Za-z0-9]){0,3}"
+# Start of a word, also straight after an escape ("Mr\\nWard" in stored JSON).
+_START = r"(?:(?<![A-Za-z0-9])|(?<=\\[tnrfvb])|(?<=\\u[0-9a-fA-F]{4})|(?<=\\x[0-9a-fA-F]{2}))"
+
+
+def identifier_pattern(identifier: str) -> re.Pattern[str]:
     """Regex finding ``identifier`` as stored if redaction had failed.
 
     Case-insensitive, not inside a longer word or number, also as JSON would
-    escape it, and long numbers with any spacing or punctuation between digits.
+    escape it; long numbers with any spacing, punctuation or escapes between
+    digits, and followed by anything but a digit ("+447700900123x");
+    postcodes with any gap between their halves.  ``WORD_SURNAMES`` match
+    capitalised only.
     """
     forms = [re.escape(identifier)]
     escaped = identifier.encode("ascii", "backslashreplace").decode().replace("\\x", "\\u00")
     if escaped != identifier:
         forms.append(re.escape(escaped))
+    plain = rf"{_START}(?<!\d\.)(?:{'|'.join(forms)})(?![A-Za-z0-9])(?!\.\d)"
     digits = re.sub(r"\D", "", identifier)
     if len(digits) >= 8 and not re.search(r"[A-Za-z]", identifier):
-        forms.append(r"[^A-Za-z0-9]{0,3}".join(digits))
-    if re.fullmatch(r"[A-Za-z0-9]+ [0-9][A-Za-z]{2}", identifier):  # postcode
-        forms.append(re.escape(identifier.replace(" ", "")))
-    return re.compile(
-        rf"(?<![A-Za-z0-9])(?<!\d\.)(?:{'|'.join(forms)})(?![A-Za-z0-9])(?!\.\d)", re.IGNORECASE
-    )
+        plain += r"|(?<![0-9])(?<!\d\.)" + _GAP.join(digits) + r"(?![0-9])(?!\.\d)"
+    postcode = re.fullmatch(r"([A-Za-z0-9]+) ([0-9][A-Za-z]{2})", identifier)
+    if postcode:
+        plain += rf"|{_START}{re.escape(postcode[1])}{_GAP}{re.escape(postcode[2])}(?![A-Za-z0-9])"
+    return re.compile(plain, 0 if identifier in WORD_SURNAMES else re.IGNORECASE)
 
 
-Scanner = Callable[[str], List[str]]
+Scanner = Callable[[str], list[str]]
 
 
-def make_scanner(identifiers: List[str]) -> Scanner:
+_STRIP_RE = re.compile(r"\\u[0-9a-fA-F]{4}|\\x[0-9a-fA-F]{2}|\\[tnrfvb]|[^A-Za-z0-9]")
+
+
+def _needles(identifier: str) -> list[str]:
+    """Strings one of which must be in the text (lower-cased, gaps stripped)
+    wherever ``identifier_pattern`` matches: a cheap test before the regex."""
+    escaped = identifier.encode("ascii", "backslashreplace").decode().replace("\\x", "\\u00")
+    return sorted({_STRIP_RE.sub("", form).lower() for form in (identifier, escaped)} - {""})
+
+
+def make_scanner(identifiers: list[str]) -> Scanner:
     """Function returning the identifiers found in a piece of text."""
-    patterns = [(i, identifier_pattern(i)) for i in sorted(set(identifiers))]
-    return lambda text: [i for i, p in patterns if p.search(text)]
+    patterns = [(i, identifier_pattern(i), _needles(i)) for i in sorted(set(identifiers))]
+
+    def scan(text: str) -> list[str]:
+        stripped = _STRIP_RE.sub("", text).lower()
+        return [i for i, p, needles in patterns
+                if (not needles or any(n in stripped for n in needles)) and p.search(text)]
+
+    return scan
+
+
+# --- the review's forms, combinatorially -------------------------------------------------
+
+# Frames avoid every word used as a surname below (the scanner ignores case).
+HARD_FRAMES = [
+    "{x} is filming the CT scan, what do I do?",
+    "Relative of {x} recorded audio in MRI, SoR-2019 5.10",
+    "Can I share the video? {x}",
+    "Staff member photographed {x} in room 3 at 10:30",
+    "A visitor posted a clip online: {x} (see 4.2)",
+    "Husband keeps recording the ultrasound, {x}, dose 2.5 mGy",
+    "{x}\nwants a copy of the footage from the radiotherapy planning session",
+    "log line: {x}",
+]
+FIRST_FOR_CUES = ["Olwen", "Gwilym", "Tamsin", "Ezekiel"]
+# What people (and copy-paste, and log encoders) put between digit groups.
+DIGIT_SEPARATORS = [
+    ".", "/", "_", "  ", "\t", "\n", "\r\n", "\u2028", "\u0085", "\u180e", "\u200e", "\u200f", "\u2063",
+    "\u061c", "\u200b", "\u200d", "\ufeff", " . ", "\u00b7", " / ", "\u00a0\u00a0",
+]
+
+
+def _hard_forms(rng: random.Random) -> list[tuple[str, list[str]]]:
+    """One (text, identifiers) per identifier form; values drawn from ``rng``."""
+    forms: list[tuple[str, list[str]]] = []
+    for sep in DIGIT_SEPARATORS:
+        nhs = make_nhs(rng)
+        written = f"{nhs[:3]}{sep}{nhs[3:6]}{sep}{nhs[6:]}"
+        forms += [(f"NHS {written}", [nhs]), (f"NHS no {written}", [nhs]), (written, [nhs])]
+    for cue, number in [("MRN", "123.456.789"), ("MRN:", "1234.5678"), ("hospital no", "20.481.234"),
+                        ("NHS no", None), ("unit no.", "2022/123/456")]:
+        value = number or ".".join((lambda n: (n[:3], n[3:6], n[6:]))(make_nhs(rng)))
+        forms.append((f"{cue} {value}", [value]))
+    bad = make_invalid_nhs(rng)
+    forms.append((f"NHS {bad[:3]}.{bad[3:6]}.{bad[6:]}", [bad]))
+    for cue in ["DOB", "DOB:", "born", "d.o.b.", "date of birth"]:
+        d, m, y = rng.randrange(1, 10), rng.randrange(1, 13), rng.randrange(100)
+        value = f"{d}.{m}.{y:02d}"
+        forms.append((f"{cue} {value}", [value]))
+    for surname in TITLED_SURNAMES:
+        forms += [(f"Mrs {surname}", [surname]), (f"Mr {surname}", [surname]),
+                  (f"Mr\n{surname}", [surname]), (f"Mrs\u200b{surname}", [surname]),
+                  (f"\u041crs {surname}", [surname]),  # Cyrillic Em
+                  (f"\u039cr {surname}", [surname])]  # Greek Mu
+    forms.append(("Mrs Rose Ward", ["Rose", "Ward"]))
+    for first, surname in zip(FIRST_FOR_CUES, SURNAMES):
+        forms += [(f"patient: {first} {surname}", [first, surname]), (f"Name - {first} {surname}", [first, surname]),
+                  (f"Pt name {first} {surname}", [first, surname]), (f"name:{surname}", [surname])]
+    n = f"{rng.randrange(1000):03d}"
+    forms += [(f"07700.900.{n}", [f"07700900{n}"]), (f"+447700900{n}x", [f"447700900{n}"]),
+              (f"tel 07700\u2028900\u2028{n}", [f"07700900{n}"])]
+    for outward in ["SW1A", "M1", "CR2", "LS11"]:
+        inward = f"{rng.randrange(10)}{rng.choice(INWARD_LETTERS)}{rng.choice(INWARD_LETTERS)}"
+        forms += [(f"{outward}-{inward}", [f"{outward} {inward}"]),
+                  (f"{outward.lower()}  {inward.lower()}", [f"{outward} {inward}"])]
+    for user in ["john", "olwen.m", "t.okonkwo"]:
+        forms += [(f"{user}\u200b@example.org", [f"{user}@example.org"]),
+                  (f"{user}@exam\u2060ple.com", [f"{user}@example.com"])]
+    return forms
+
+
+def make_hard_corpus(seed: int = 4321, frames_per_form: int = 2) -> list[tuple[str, list[str]]]:
+    """Every hard form in ``frames_per_form`` different sentences (300 messages)."""
+    rng = random.Random(seed)
+    corpus: list[tuple[str, list[str]]] = []
+    for round_ in range(frames_per_form):
+        for i, (form, ids) in enumerate(_hard_forms(rng)):
+            frame = HARD_FRAMES[(i + round_ * 3) % len(HARD_FRAMES)]
+            corpus.append((frame.format(x=form), sorted(set(ids))))
+    return corpus
+
+
+def make_full_corpus(seed: int = 20240605) -> list[tuple[str, list[str]]]:
+    """The random corpus (240) and the review's hard forms: 500+ messages."""
+    return make_corpus(240, seed=seed) + make_hard_corpus(seed + 1)

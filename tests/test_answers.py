@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 import yaml
 
-from bot.engine import Assistant, MAX_CHARS
+from bot.answering.engine import MAX_CHARS, Assistant
 from bot.knowledge import load
 
 CONTRACT = {"question": str, "intent": str, "confidence": float, "out_of_scope": bool, "do_now": list,
@@ -73,18 +73,44 @@ def test_the_fact_changes_the_advice(assistant):
     assert setup.do_now != exposure.do_now
 
 
+# Found by running the engine over short vague phrasings: this one scores well below
+# SURE_ENOUGH with no close call to ask about. If understanding improves so that it no
+# longer gets "not sure", pick another such input; the test must not fall back to an `if`.
+NOT_SURE_TEXT = "the patient recorded me and a colleague"
+
+
 def test_vague_text_gets_an_honest_not_sure_with_the_closest_situations(assistant):
-    a = assistant.ask("something happened with a phone")
-    assert a.kind in ("not_sure", "clarify")
-    if a.kind == "not_sure":
-        assert 2 <= len(a.options) <= 3 and all(o.scenario in assistant.kb.scenarios for o in a.options)
-        assert "not sure" in a.to_dict()["reply"].lower()
-        assert a.to_dict()["do_now"] == []
+    a = assistant.ask(NOT_SURE_TEXT)
+    assert a.kind == "not_sure", f"{NOT_SURE_TEXT!r} now gets {a.kind}: pin another vague input"
+    assert len(a.options) == 3 and all(o.scenario in assistant.kb.scenarios for o in a.options)
+    data = a.to_dict()
+    assert "not sure" in data["reply"].lower()
+    for option in a.options:  # the closest situations are offered by title
+        assert assistant.kb.scenarios[option.scenario].title in data["reply"]
+    assert data["do_now"] == [] and data["citations"] == [] and data["scenario"] is None
+
+
+def test_not_sure_below_the_threshold_whatever_the_classifier(assistant):
+    """The rule itself, without relying on a phrasing: evenly spread scores mean no card is sure.
+    (Clarifying is off: with every card tied, the first two differ on some fact and it would ask.)"""
+    from bot.answering import situations
+    from bot.understanding.analysis import Analysis
+
+    flat = {sid: 1 / len(assistant.kb.scenarios) for sid in assistant.kb.scenarios}
+    a = situations.situation(assistant.ctx, "q", Analysis("q", "describe_situation", 0.1, flat, {}), {}, False)
+    assert a.kind == "not_sure" and len(a.options) == 3 and a.confidence < situations.SURE_ENOUGH
+    peaked = dict(flat, **{"phone-in-mri": 5.0})
+    total = sum(peaked.values())
+    sure = situations.situation(assistant.ctx, "q", Analysis("q", "describe_situation", 0.9,
+                                {k: v / total for k, v in peaked.items()}, {}), {}, False)
+    assert sure.kind == "answer" and sure.scenario == "phone-in-mri"
 
 
 def test_choosing_an_offered_situation_answers_it(assistant):
-    a = assistant.ask("something happened with a phone", scenario="phone-in-mri")
-    assert a.kind == "answer" and a.scenario == "phone-in-mri"
+    offered = assistant.ask(NOT_SURE_TEXT).options[1]
+    a = assistant.ask(NOT_SURE_TEXT, scenario=offered.scenario)
+    assert a.kind == "answer" and a.scenario == offered.scenario
+    assert a.do_now and a.citations
 
 
 @pytest.mark.parametrize("text", ["what kV should I use for an AP pelvis", "who is on the rota on saturday",
@@ -140,9 +166,9 @@ def test_odd_encodings_are_understood(assistant):
 
 
 def test_policy_past_review_warns_on_every_answer(tmp_path):
-    from bot import paths
+    from bot import config
 
-    policy = yaml.safe_load((paths.KNOWLEDGE / "policy" / "department.yml").read_text())
+    policy = yaml.safe_load((config.settings().knowledge_dir / "policy" / "department.yml").read_text())
     policy["approved"], policy["review"] = "2020-01-01", "2021-01-01"
     stale = tmp_path / "stale.yml"
     stale.write_text(yaml.safe_dump(policy))

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
+import time
 
 import pytest
+from conftest import REPO  # tests/ is on sys.path
+from test_answers import NOT_SURE_TEXT
 
-REPO = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.integration
 VOLATILE = {"answer_id", "buttons"}
 
@@ -37,10 +38,13 @@ def test_typed_reply_answers_the_clarifying_question(chat):
 
 
 def test_not_sure_options_lead_to_an_answer(chat):
-    first = chat.answer("something happened with a phone")
-    if first["kind"] == "not_sure":
-        chosen = chat.answer(first["buttons"][0]["payload"])
-        assert chosen["kind"] == "answer" and chosen["scenario"] == first["options"][0]["scenario"]
+    first = chat.answer(NOT_SURE_TEXT)
+    assert first["kind"] == "not_sure", f"{NOT_SURE_TEXT!r} now gets {first['kind']}: pin another vague input"
+    assert len(first["buttons"]) == len(first["options"]) == 3
+    # the second option, so a reply that ignored the button and took the top guess would fail
+    chosen = chat.answer(first["buttons"][1]["payload"])
+    assert chosen["kind"] == "answer" and chosen["scenario"] == first["options"][1]["scenario"]
+    assert chosen["citations"]
 
 
 def test_out_of_scope_is_declined(chat):
@@ -49,7 +53,7 @@ def test_out_of_scope_is_declined(chat):
 
 def test_quiz_round_in_the_chat(chat):
     q = chat.answer("quiz me")
-    assert q["kind"] == "quiz" and len(q["buttons"]) == 3
+    assert q["kind"] == "quiz" and len(q["buttons"]) in (2, 3)  # true/false questions have two
     marked = chat.answer(q["buttons"][0]["payload"])
     assert marked["kind"] == "quiz" and ("Right." in marked["reply"] or "Not quite" in marked["reply"])
     assert "Quiz finished" in chat.answer("stop")["reply"]
@@ -67,6 +71,26 @@ def test_feedback_button_is_stored(chat, running_bot):
                             {"a": answer["answer_id"]}).all()
     assert [bool(r[0]) for r in rows] == [False]
     del select
+
+
+def test_not_helpful_reason_and_comment_reach_the_records(chat, running_bot):
+    """The page's "Not helpful" form: reason and comment get through Rasa's payload parsing (they must be
+    domain entities), the comment is redacted, and a corrected vote replaces the first."""
+    from sqlalchemy import create_engine, text
+
+    answer = chat.answer("found pt secretly recording in her bag")
+    first = chat.answer('/feedback{"answer_id": "%s", "helpful": "yes"}' % answer["answer_id"])
+    payload = {"answer_id": answer["answer_id"], "helpful": "no", "reason": "unclear",
+               "comment": "Too long to read out to Mrs Smith, ring 07700 900123"}
+    second = chat.answer("/feedback" + json.dumps(payload))
+    assert first["stored"] is True and second["stored"] is True and second["reason"] == "unclear"
+    engine = create_engine(running_bot["database_url"], future=True)
+    with engine.connect() as conn:
+        rows = conn.execute(text("select helpful, reason, comment from rec_feedback where answer_id = :a"),
+                            {"a": answer["answer_id"]}).all()
+    engine.dispose()
+    assert [(bool(r[0]), r[1], r[2]) for r in rows] == [(False, "unclear", "Too long to read out to Mrs [NAME], "
+                                                                          "ring [PHONE]")]
 
 
 @pytest.mark.parametrize("text", ["pt's husband filming on phone during CXR positioning",
@@ -95,24 +119,48 @@ def test_identifiers_typed_into_the_chat_are_not_stored(chat, running_bot):
         assert "943 476 5919" not in log.read_text()
 
 
+def _stored_questions(engine) -> dict[str, list[str]]:
+    """Every user message in Rasa's tracker store and every question in the records, oldest first."""
+    from sqlalchemy import inspect, text
+
+    queries = {"events": "select data from events where type_name = 'user' order by id",
+               "answers": "select question from rec_answers order by created_at, id"}
+    tables = {"events": "events", "answers": "rec_answers"}
+    with engine.connect() as conn:
+        present = set(inspect(conn).get_table_names())  # none yet if this test runs first
+        return {k: [str(v) for v in conn.execute(text(q)).scalars()] if tables[k] in present else []
+                for k, q in queries.items()}
+
+
 def test_identifier_corpus_through_the_chat_and_the_cli_leaves_no_trace(running_bot):
     """200 questions laced with identifiers, typed into the chat and piped to the CLI:
     no identifier in any table (records and tracker store) or in any log."""
-    from sqlalchemy import create_engine, inspect, text
-
     from conftest import Chat
     from identifier_corpus import make_corpus, make_scanner
+    from sqlalchemy import create_engine, inspect, text
 
     corpus = make_corpus(200, seed=2026)
     scan = make_scanner([i for _, ids in corpus for i in ids])
+    # positive control for the scanner: it must find the identifiers in the raw questions
+    assert len(scan("\n".join(q for q, _ in corpus))) >= len(corpus)
+    engine = create_engine(running_bot["database_url"], future=True)
+    before = _stored_questions(engine)
+    senders = [f"corpus-{time.monotonic_ns()}-{n}" for n in range(20)]
     for n, (question, _ids) in enumerate(corpus):
-        Chat(running_bot["rest"], f"corpus-{n % 20}").send(question)
+        Chat(running_bot["rest"], senders[n % 20]).send(question)
     env = dict(running_bot["env"])
     cli = subprocess.run([sys.executable, "-m", "bot", "ask", "--json", "-"], cwd=REPO, env=env, timeout=600,
                          input="\n".join(q for q, _ in corpus) + "\n", capture_output=True, text=True)
     assert cli.returncode == 0 and len(cli.stdout.splitlines()) == len(corpus)
     assert scan(cli.stdout) == []  # the CLI prints the redacted question back
-    engine = create_engine(running_bot["database_url"], future=True)
+    # positive controls: the questions were stored (redacted), so "nothing found" below means something
+    after = _stored_questions(engine)
+    user_events, answers = (after[k][len(before[k]):] for k in ("events", "answers"))
+    assert len(user_events) >= len(corpus), f"only {len(user_events)} new user events stored"
+    assert len(answers) >= len(corpus), f"only {len(answers)} new answer records"
+    stored = "\n".join(user_events + answers)
+    for placeholder in ("[NHS-NUMBER]", "[DATE]", "[NAME]", "[POSTCODE]"):
+        assert placeholder in stored, f"no {placeholder} among the stored questions"
     found = []
     with engine.connect() as conn:
         tables = inspect(conn).get_table_names()

@@ -4,45 +4,54 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from conftest import REPO  # tests/ is on sys.path
 
-from bot import modes
-from bot.policy_check import EXPECTED, check
+from bot.answering import quiz as modes
+from bot.knowledge.policy_check import EXPECTED, check
 
-REPO = Path(__file__).resolve().parent.parent
 POLICIES = REPO / "tests" / "data" / "policies"
 
 
 # -- practice questions -------------------------------------------------------------------
 
 def test_full_quiz_round_keeps_score_and_lists_what_to_revise(assistant):
-    a = modes.start_quiz(assistant, "quiz me", {}, seed=7)
-    state, right, wrong = a.state, 0, 0
-    for number in range(1, modes.QUESTIONS_PER_ROUND + 1):
-        assert a.kind == "quiz" and f"Question {number}:" in a.text and len(a.options) == 3
+    a = modes.start_quiz(assistant.ctx, "quiz me", {}, seed=7)
+    state, right, asked = a.state, 0, 0
+    while state:
+        asked += 1
+        assert a.kind == "quiz" and f"Question {asked}:" in a.text and len(a.options) in (2, 3)
+        assert [o.choice for o in a.options] == list(range(1, len(a.options) + 1))
         q = state["current"]
-        pick = q["correct"] if number % 2 else (q["correct"] % 3) + 1  # right, wrong, right...
-        right, wrong = right + (pick == q["correct"]), wrong + (pick != q["correct"])
+        pick = q["a"] if asked % 2 else (q["a"] % len(q["o"])) + 1  # right, wrong, right...
+        right += pick == q["a"]
         a = assistant.ask(str(pick), state=state)
         state = a.state
-    assert state == {} and f"Quiz finished: {right} right out of {modes.QUESTIONS_PER_ROUND}" in a.text
-    assert wrong and "Revise:" in a.text and a.citations
+    assert asked > modes.QUESTIONS_PER_ROUND  # the missed ones came back
+    assert f"Quiz finished: {right} right out of {asked}" in a.text
+    assert right < asked and "Revise:" in a.text and a.citations
 
 
 def test_every_question_is_marked_right_against_its_card(assistant):
+    """For every card and both kinds of question: the right choice, sent through `ask` as a
+    reply would be, is marked "Right."; each other choice names the right one."""
     import random
 
+    from bot.answering.quiz_bank import bank_for
+
+    bank = bank_for(assistant.kb)
     for number, card in enumerate(assistant.kb.scenarios.values(), 1):
-        q = modes.make_question(assistant, card, number, random.Random(number))
-        correct = q["options"][q["correct"] - 1]
-        assert correct == (card.do_now[0] if q["kind"] == "first-step" else card.why[0].cite)
-        others = [o for o in q["options"] if o != correct]
-        if q["kind"] == "first-step":
-            assert all(o not in card.do_now for o in others)
-        else:
-            assert all(o not in card.citations for o in others)
+        for kind in ("first", "clause"):
+            q = modes.make_question(assistant.ctx, bank, card, kind, random.Random(number))
+            correct = q["o"][q["a"] - 1]
+            others = [o for o in q["o"] if o != correct]
+            if kind == "first":
+                assert modes._label(assistant.ctx, bank, q, correct) == modes.first_step(card.do_now[0])
+                assert all(modes._label(assistant.ctx, bank, q, o) not in card.do_now for o in others)
+            else:
+                assert correct == f"c:{card.why[0].cite}"
+                assert all(o[2:] not in card.citations for o in others)
 
 
 def test_quiz_on_a_topic_draws_from_that_setting(assistant):
@@ -70,9 +79,11 @@ def test_member_advice_check_sets_out_the_position_with_both_editions(assistant)
     a = assistant.ask("check member advice: her manager says she must let patients film her")
     assert a.intent == "check_member_advice" and a.scenario == "staff-objects-to-filming"
     reply = a.to_dict()["reply"]
-    for part in ("What the guidance supports", "Record and keep", "Where to take it"):
+    assert a.text.startswith("Depends on local policy: ")
+    for part in ("Guidance:", "Both editions:", "Keep:", "Take it to:"):
         assert part in reply
     assert "SoR-2019 5.4" in a.citations and "SCoR-2014 (i)" in [w.cite for w in a.why]
+    assert reply.count("SCoR-2014 (i)") == 1 and a.copy_text == a.text
 
 
 def test_member_advice_on_online_abuse_points_to_the_police(assistant):
@@ -101,11 +112,34 @@ def test_policy_question_in_the_chat_answers_with_rule_ids(assistant):
     assert a.kind == "policy" and a.citations and a.citations[0].startswith("LOCAL ")
 
 
+# A topic the example policy has no rule for (found with the engine: it reads the fact
+# purpose=teaching, and no local rule applies to teaching).
+UNCOVERED_POLICY_TOPIC = "what does our policy say about recordings for teaching"
+
+
 def test_policy_silence_says_national_guidance_applies(assistant):
-    a = assistant.ask("what does our policy say about dictaphones in the waiting room at mammography")
-    assert a.kind == "policy"
-    if not a.citations:
-        assert "national guidance applies" in a.text
+    a = assistant.ask(UNCOVERED_POLICY_TOPIC)
+    assert a.kind == "policy" and a.intent == "ask_policy"
+    assert a.citations == [], f"the example policy now covers this topic: {a.citations}; pick another"
+    assert "has no rule for that, so the national guidance applies" in a.text
+
+
+def test_policy_question_with_no_topic_lists_every_rule(assistant):
+    a = assistant.ask("what does our policy say about nuclear medicine")
+    assert a.kind == "policy" and a.citations == []
+    for rule in assistant.kb.policy.rules.values():
+        assert f"{rule.id} {rule.title}" in a.text
+
+
+def test_without_a_local_policy_national_guidance_applies(assistant):
+    from dataclasses import replace
+
+    from bot.answering import policy
+    from bot.understanding.analysis import Analysis
+
+    ctx = replace(assistant.ctx, kb=replace(assistant.kb, policy=None))
+    a = policy.policy_answer(ctx, "q", Analysis("q", "ask_policy", 0.9, {}, {"how": ["video"]}))
+    assert a.citations == [] and "No local policy is loaded" in a.text
 
 
 def test_good_policy_is_valid_and_fully_covered(assistant):
@@ -142,10 +176,30 @@ def test_invalid_policy_fails_naming_the_field(tmp_path):
     assert out.returncode == 1 and "field 'effect': unknown effect 'banned'" in out.stdout
 
 
-def test_good_policy_cli_exits_zero_and_html_escapes(tmp_path):
+def test_good_policy_cli_exits_zero_with_an_html_report(tmp_path):
     out = _cli(str(REPO / "knowledge" / "policy" / "department.yml"), "--html", str(tmp_path / "r.html"))
     assert out.returncode == 0 and "verdict: valid" in out.stdout
-    assert "<script" not in (tmp_path / "r.html").read_text()
+    page = (tmp_path / "r.html").read_text()
+    assert page.startswith("<!doctype html>") and "Verdict: Valid" in page
+
+
+def test_policy_report_escapes_markup_from_the_policy_file(tmp_path):
+    """Text from a policy file is data: a <script> in it must reach the page escaped."""
+    payload = "<script>alert(1)</script>"
+    import yaml
+
+    policy = yaml.safe_load((REPO / "knowledge" / "policy" / "department.yml").read_text())
+    policy["department"] = f"{payload} {policy['department']}"
+    departing = next(r for r in policy["rules"] if r.get("departs_from_national"))
+    departing["departs_from_national"] = f"{payload} {departing['departs_from_national']}"
+    hostile = tmp_path / "hostile.yml"
+    hostile.write_text(yaml.safe_dump(policy, sort_keys=False, allow_unicode=True))
+    out = _cli(str(hostile), "--html", str(tmp_path / "r.html"))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert payload in out.stdout  # the text report shows it as typed: proof it was read
+    page = (tmp_path / "r.html").read_text()
+    assert "<script" not in page
+    assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 2  # the department line and the departure
 
 
 @pytest.mark.parametrize("missing", ["nope.yml"])

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 
 import pytest
@@ -278,3 +279,230 @@ def test_install_log_redaction_covers_handlers_added_later():
     finally:
         uninstall_log_redaction()
     assert buf.getvalue().strip() == "patient called [NAME], [PHONE]"
+
+
+# --- leak classes from the security review of 2026-11-23 (H1, H2, H3, L4) -------------------
+
+SEPARATED_NHS = [
+    "943.476.5919", "943/476/5919", "943_476_5919", "943  476  5919", "943\t476\t5919",
+    "943\n476\n5919", "943\r\n476\r\n5919", "943\u2028476\u20285919", "943\u0085476\u00855919",
+    "943\u180e476\u180e5919", "943\u200e476\u200f5919", "943\u2063476\u20635919",
+    "943\u061c476\u061c5919", "9\u200b4\u200d3\u20604765919", "943 . 476 . 5919", "943\u00b7476\u00b75919",
+    "\u2468\u2463\u2462 \u2463\u2466\u2465 \u2464\u2468\u2460\u2468",  # circled digits
+]
+
+
+@pytest.mark.parametrize("number", SEPARATED_NHS)
+def test_nhs_numbers_with_any_separator_are_removed_with_or_without_a_cue(number):
+    for text in (f"NHS {number} filmed", f"NHS no {number} filmed", f"id {number} filmed", number):
+        out = redact(text)
+        assert "[NHS-NUMBER]" in out, (text, out)
+        assert not any(c.isdigit() for c in out), (text, out)
+
+
+@pytest.mark.parametrize(
+    "text, kept",
+    [
+        # The old pattern's look-ahead gave digits back: "[HOSPITAL-NUMBER]3.476.5919".
+        ("NHS no 943.476.5919", "NHS no "),
+        ("MRN 123.456.789 on the form", "MRN  on the form"),
+        ("MRN: 1234.5678", "MRN: "),
+        ("hospital no 12/345/678.", "hospital no ."),
+        ("NHS 943.476.5918 (wrong check digit)", "NHS  (wrong check digit)"),
+    ],
+)
+def test_dotted_numbers_are_removed_whole(text, kept):
+    out = redact(text)
+    assert not any(c.isdigit() for c in out), out
+    for placeholder in PLACEHOLDERS_TEXT:
+        out = out.replace(placeholder, "")
+    assert out == kept
+
+
+PLACEHOLDERS_TEXT = ["[NHS-NUMBER]", "[HOSPITAL-NUMBER]", "[DATE]", "[PHONE]", "[EMAIL]", "[POSTCODE]", "[NAME]"]
+
+
+@pytest.mark.parametrize("text", ["DOB 3.3.87", "DOB 3.12.87", "born 1.2.03", "DOB: 9.9.99", "d.o.b. 1.1.01",
+                                  "date of birth 3 . 3 . 87", "born on 3_3_87"])
+def test_dotted_dates_of_birth_after_a_cue(text):
+    out = redact(f"{text} filming in CT")
+    assert out.endswith("[DATE] filming in CT") and not any(c.isdigit() for c in out), out
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["5.10", "SoR-2019 5.7", "4.2", "see 5.10 and 4.2", "clause 1.5.16", "SCoR-2014 (vi)", "at 10:30 in room 3",
+     "ward 7", "Ward 7 bay 2", "2.5 mGy", "a dose of 2.5 mGy at 10:30", "the MRI list at 09:15", "version 3.2.1"],
+)
+def test_clause_numbers_times_and_doses_survive(text):
+    assert redact(text) == text
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Mrs Ward is filming", "Mrs [NAME] is filming"),
+        ("Mr Ward said no", "Mr [NAME] said no"),
+        ("Mrs May recorded it", "Mrs [NAME] recorded it"),
+        ("Mr Still wants a copy", "Mr [NAME] wants a copy"),
+        ("Mrs Bay is on ward 7", "Mrs [NAME] is on ward 7"),
+        ("Mrs Rose Ward is filming", "Mrs [NAME] is filming"),
+        ("patient: John Smith", "patient: [NAME]"),
+        ("Name - John Smith", "Name - [NAME]"),
+        ("Pt name John Smith", "Pt name [NAME]"),
+        ("the patient's name is john smith", "the patient's name is [NAME]"),
+        ("name:Smith", "name:[NAME]"),
+        ("Mr\nSmith filmed", "Mr\n[NAME] filmed"),
+        ("Mr\u200bSmith filmed", "Mr\u200b[NAME] filmed"),
+        ("Mr\tSmith", "Mr\t[NAME]"),
+        ("\u041cr Smith filmed", "\u041cr [NAME] filmed"),  # Cyrillic Em
+        ("\u039crs Smith filmed", "\u039crs [NAME] filmed"),  # Greek Mu
+        ("Mr Sm\u0456th filmed", "Mr [NAME] filmed"),  # Cyrillic i inside the name
+        ("Mr And Mrs Smith", "Mr And Mrs [NAME]"),
+    ],
+)
+def test_names_the_review_found_kept(text, expected):
+    assert redact(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["check the patient name band", "Is it Mrs or Ms on the form?", "Mr CT", "patient-facing staff",
+     "the patient called security"],
+)
+def test_name_cues_without_a_name_keep_the_text(text):
+    assert redact(text) == text
+
+
+@pytest.mark.parametrize(
+    "text, placeholder",
+    [
+        ("07700.900.123", "[PHONE]"),
+        ("+447700900123x", "[PHONE]"),
+        ("07700900123ext", "[PHONE]"),
+        ("SW1A-1AA", "[POSTCODE]"),
+        ("sw1a  1aa", "[POSTCODE]"),
+        ("SW1A\u00a0\u00a01AA", "[POSTCODE]"),
+        ("john\u200b@example.com", "[EMAIL]"),
+        ("jo\u2060hn@exam\u200dple.com", "[EMAIL]"),
+        ("john\uff20example.com", "[EMAIL]"),  # full-width at sign
+    ],
+)
+def test_phones_postcodes_and_emails_in_odd_forms(text, placeholder):
+    out = redact(f"contact {text} today")
+    assert out == f"contact {placeholder}" + out[len(f"contact {placeholder}"):] and placeholder in out, out
+    assert not any(c.isdigit() for c in out) and "john" not in out and "1AA" not in out.upper(), out
+
+
+def test_text_outside_an_identifier_is_kept_as_typed():
+    # Matching sees normalised text, but only the identifier's own characters
+    # are replaced: line breaks in a traceback and other scripts survive.
+    text = "Traceback:\n  line 1\n\tКирилл asked\u00a0about 943\u00a0476\u00a05919\n  end"
+    assert redact(text) == "Traceback:\n  line 1\n\tКирилл asked\u00a0about [NHS-NUMBER]\n  end"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        json.dumps({"event": "rest.message.received.failure", "text": "NHS 943\u00a0476\u00a05919"}),
+        json.dumps({"event": "x", "text": "Mrs O\u2019Brien\tfilmed, 943\t476\t5919"}),
+        json.dumps({"text": "john\u200b@example.com DOB\u00a03.3.87"}),
+        repr({"text": "NHS 943\xa0476\xa05919 Mrs O\u2019Brien"}).encode("ascii", "backslashreplace").decode(),
+    ],
+)
+def test_json_and_repr_escaped_log_lines_are_redacted_and_stay_valid(line):
+    assert "\\u" in line or "\\x" in line or "\\t" in line  # the escapes are really there
+    out = redact(line)
+    assert "5919" not in out and "Brien" not in out and "john" not in out and "87" not in out, out
+    if line.startswith("{\""):
+        json.loads(out)  # still a JSON line
+
+
+def test_warnings_are_redacted_once_log_redaction_is_installed():
+    # Rasa reports an unparsable "/intent{...}" with warnings.warn, quoting it.
+    import warnings
+
+    buf = io.StringIO()
+    handler = logging.StreamHandler(buf)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    install_log_redaction()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            install_log_redaction()  # catch_warnings restored showwarning: install again inside
+            warnings.warn("Failed to parse arguments in line '/Mr John Smith NHS 943 476 5919 filmed'")
+    finally:
+        uninstall_log_redaction()
+        root.removeHandler(handler)
+    out = buf.getvalue()
+    assert "Failed to parse arguments" in out and "[NHS-NUMBER]" in out and "[NAME]" in out, out
+    assert "5919" not in out and "Smith" not in out
+
+
+def test_warnings_written_to_a_file_are_redacted():
+    import warnings
+
+    install_log_redaction()
+    try:
+        buf = io.StringIO()
+        warnings.showwarning("pt Jane Doe DOB 03/03/1987", UserWarning, "x.py", 1, file=buf)
+    finally:
+        uninstall_log_redaction()
+    assert "Doe" not in buf.getvalue() and "1987" not in buf.getvalue() and "[DATE]" in buf.getvalue()
+
+
+def test_uninstall_restores_warnings():
+    import warnings
+
+    before = warnings.showwarning
+    install_log_redaction()
+    assert warnings.showwarning is not before
+    uninstall_log_redaction()
+    assert warnings.showwarning is before
+
+
+# --- bounded cost --------------------------------------------------------------------------
+
+ADVERSARIAL = {
+    "long word then @": lambda n: "a" * n + " @",
+    "dots": lambda n: "1." * n,
+    "titles": lambda n: "Mr " * n,
+    "spaced digits": lambda n: "1 " * n,
+    "dashed digits": lambda n: "12-" * n,
+    "slashed digits": lambda n: "1/" * n,
+    "at signs": lambda n: "a@" * n,
+    "zero-width": lambda n: "9\u200b" * n,
+    "escapes": lambda n: "9\\u00a0" * n,
+    "cued numbers": lambda n: "MRN 1 " * n,
+    "dob": lambda n: "DOB 3." * n,
+    "long digits": lambda n: "9" * n,
+    "names": lambda n: "Mrs Ward Rose " * n,
+    "emails": lambda n: "a.b@c.d " * n,
+}
+
+
+def _best_time(text: str) -> float:
+    import time
+
+    # CPU time of this process: other work on a shared machine hardly moves it.
+    best = float("inf")
+    for _ in range(3):
+        start = time.process_time()
+        redact(text)
+        best = min(best, time.process_time() - start)
+    return best
+
+
+@pytest.mark.parametrize("kind", sorted(ADVERSARIAL))
+def test_redaction_cost_grows_linearly(kind):
+    # A complexity check, not a speed limit: linear work makes 8x the input
+    # cost about 8x the time; the old quadratic e-mail pattern cost 64x.
+    make = ADVERSARIAL[kind]
+    n = 3000
+    small = _best_time(make(n))
+    while small < 0.003 and n < 24_000:  # too quick to time reliably: grow it
+        n *= 2
+        small = _best_time(make(n))
+    large = _best_time(make(8 * n))
+    assert large / max(small, 1e-4) < 20, (kind, n, small, large)

@@ -4,31 +4,30 @@
 handler takes the argparse namespace and returns an exit code:
 0 ok, 1 database problem, 2 bad arguments.
 """
+
 from __future__ import annotations
 
 import argparse
 import sys
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Optional
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import settings
+from bot import config
 
 EXIT_OK, EXIT_DB, EXIT_USAGE = 0, 1, 2
 DEFAULT_REPORT_DAYS = 28
 
 
-def add_records_commands(subparsers: "argparse._SubParsersAction") -> None:
+def add_records_commands(subparsers: argparse._SubParsersAction) -> None:
     """Register the records commands on an argparse sub-parser group."""
     records = subparsers.add_parser("records", help="maintain the records database")
     records_sub = records.add_subparsers(dest="records_command", metavar="{purge,flush}")
     records_sub.required = True
 
     purge = records_sub.add_parser("purge", help="delete records past the retention period")
-    purge.add_argument("--days", type=int, default=None,
-                       help="retention in days (default: RETENTION_DAYS or 90)")
+    purge.add_argument("--days", type=int, default=None, help="retention in days (default: RETENTION_DAYS or 90)")
     purge.add_argument("--dry-run", action="store_true", help="count only, delete nothing")
     purge.add_argument("--db", metavar="URL", default=None, help="database URL (default: DATABASE_URL)")
     purge.set_defaults(func=cmd_purge)
@@ -38,13 +37,20 @@ def add_records_commands(subparsers: "argparse._SubParsersAction") -> None:
     flush.set_defaults(func=cmd_flush)
 
     report = subparsers.add_parser("report", help="summary, weekly chart and CSV of the records")
-    report.add_argument("--from", dest="date_from", metavar="DATE", default=None,
-                        help=f"first day, YYYY-MM-DD (default: {DEFAULT_REPORT_DAYS} days before --to)")
-    report.add_argument("--to", dest="date_to", metavar="DATE", default=None,
-                        help="last day, YYYY-MM-DD (default: today)")
+    report.add_argument(
+        "--from",
+        dest="date_from",
+        metavar="DATE",
+        default=None,
+        help=f"first day, YYYY-MM-DD (default: {DEFAULT_REPORT_DAYS} days before --to)",
+    )
+    report.add_argument(
+        "--to", dest="date_to", metavar="DATE", default=None, help="last day, YYYY-MM-DD (default: today)"
+    )
     report.add_argument("--csv", metavar="PATH", default=None, help="also export the answer rows as CSV")
-    report.add_argument("--chart", metavar="PATH", default=None,
-                        help="PNG chart path (default: var/report-FROM-TO.png)")
+    report.add_argument(
+        "--chart", metavar="PATH", default=None, help="PNG chart path (default: var/report-FROM-TO.png)"
+    )
     report.add_argument("--db", metavar="URL", default=None, help="database URL (default: DATABASE_URL)")
     report.set_defaults(func=cmd_report)
 
@@ -53,22 +59,23 @@ def _error(message: str) -> None:
     print(f"error: {message}", file=sys.stderr)
 
 
-def _db_error(url: str, exc: SQLAlchemyError) -> int:
-    from bot.records.store import short_error, safe_url
+def _db_error(url: str, exc: Exception) -> int:
+    from bot.records.store import safe_url, short_error
 
     _error(f"cannot use the records database at {safe_url(url)}: {short_error(exc)}")
     return EXIT_DB
 
 
 def _url(args: argparse.Namespace) -> str:
-    return getattr(args, "db", None) or settings.database_url()
+    return getattr(args, "db", None) or config.database_url()
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
-    from bot.records.store import RecordStore
+    from bot.records.store import DATABASE_ERRORS, RecordStore
+    from bot.serving.logfiles import purge_logs
 
     try:
-        days = settings.retention_days() if args.days is None else args.days
+        days = config.retention_days() if args.days is None else args.days
     except ValueError as exc:
         _error(str(exc))
         return EXIT_USAGE
@@ -79,10 +86,12 @@ def cmd_purge(args: argparse.Namespace) -> int:
     store = RecordStore(url)
     try:
         counts = store.purge(days, dry_run=args.dry_run)
-    except SQLAlchemyError as exc:
+    except DATABASE_ERRORS as exc:
         return _db_error(url, exc)
     finally:
         store.dispose()
+    # Server logs rotated by scripts/run.sh follow the same retention.
+    counts["log files"] = purge_logs(config.settings().var_dir, days, dry_run=args.dry_run)
     verb = "would delete" if args.dry_run else "deleted"
     detail = ", ".join(f"{n} from {table}" for table, n in counts.items())
     print(f"Records older than {days} days: {verb} {sum(counts.values())} ({detail}).")
@@ -90,13 +99,13 @@ def cmd_purge(args: argparse.Namespace) -> int:
 
 
 def cmd_flush(args: argparse.Namespace) -> int:
-    from bot.records.store import RecordStore
+    from bot.records.store import DATABASE_ERRORS, RecordStore
 
     url = _url(args)
     store = RecordStore(url)
     try:
         written = store.flush_outbox()
-    except SQLAlchemyError as exc:
+    except DATABASE_ERRORS as exc:
         return _db_error(url, exc)
     finally:
         store.dispose()
@@ -122,8 +131,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     engine = make_engine(url)
     try:
         summary = rep.build_report(engine, start, end)
-        print(rep.format_report(summary))
-        chart = Path(args.chart) if args.chart else settings.var_dir() / f"report-{start}-{end}.png"
+        print(rep.format_report(summary, _local_rules()))
+        chart = Path(args.chart) if args.chart else config.var_dir() / f"report-{start}-{end}.png"
         rep.write_chart(summary, chart)
         print(f"Chart: {chart}")
         if args.csv:
@@ -139,7 +148,19 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def main(argv: Optional[list] = None) -> int:
+def _local_rules() -> list[str] | None:
+    """The department policy's rule citations, or None when the knowledge cannot be read
+    (the report still prints, without the "never cited" list)."""
+    from bot.knowledge import KnowledgeError, load
+
+    try:
+        policy = load().policy
+    except (KnowledgeError, OSError):
+        return None
+    return [rule.cite for rule in policy.rules.values()] if policy else None
+
+
+def main(argv: list | None = None) -> int:
     """Stand-alone entry point (``python -m bot.records.cli``) for testing."""
     parser = argparse.ArgumentParser(prog="bot")
     add_records_commands(parser.add_subparsers(dest="command", required=True))

@@ -4,15 +4,17 @@ All tables start with ``rec_`` so they can share a database with Rasa's
 ``events`` table.  Free text columns only ever hold redacted text, and no
 staff or sender identity is stored.
 """
+
 from __future__ import annotations
 
 import uuid
 from datetime import datetime, timezone
+from typing import Any
 
 from sqlalchemy import Boolean, Column, DateTime, Float, ForeignKey, Index, String, Text
 from sqlalchemy.orm import declarative_base
 
-Base = declarative_base()
+Base: Any = declarative_base()  # SQLAlchemy 1.4 has no typed DeclarativeBase
 
 #: Alembic keeps its revision in a table of ours, away from other tools'.
 VERSION_TABLE = "rec_alembic_version"
@@ -27,7 +29,7 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
-class Answer(Base):
+class AnswerRecord(Base):
     """One answer the assistant gave."""
 
     __tablename__ = "rec_answers"
@@ -48,21 +50,25 @@ class Answer(Base):
     knowledge_version = Column(String(64))
 
 
-class Feedback(Base):
-    """Helpful / not helpful on one answer, with an optional redacted comment."""
+class FeedbackRecord(Base):
+    """Helpful / not helpful on one answer, with an optional reason and redacted comment.
+
+    One vote per answer: a second vote replaces the first (see ``RecordStore.record_feedback``).
+    """
 
     __tablename__ = "rec_feedback"
 
     id = Column(String(36), primary_key=True, default=new_id)
     created_at = Column(DateTime, nullable=False, default=utcnow, index=True)
     answer_id = Column(
-        String(36), ForeignKey("rec_answers.id", ondelete="CASCADE"), nullable=False, index=True
+        String(36), ForeignKey("rec_answers.id", ondelete="CASCADE"), nullable=False, index=True, unique=True
     )
     helpful = Column(Boolean, nullable=False)
     comment = Column(Text)  # redacted
+    reason = Column(String(32))  # bot.records.reasons.REASONS; only on "not helpful" votes
 
 
-class Unanswered(Base):
+class UnansweredRecord(Base):
     """A question the assistant could not answer (redacted)."""
 
     __tablename__ = "rec_unanswered"
@@ -73,6 +79,6 @@ class Unanswered(Base):
     reason = Column(String(64), nullable=False, default="fallback")
 
 
-Index("ix_rec_answers_scenario_created", Answer.scenario, Answer.created_at)
+Index("ix_rec_answers_scenario_created", AnswerRecord.scenario, AnswerRecord.created_at)
 
-TABLES = {"answer": Answer, "feedback": Feedback, "unanswered": Unanswered}
+TABLES = {"answer": AnswerRecord, "feedback": FeedbackRecord, "unanswered": UnansweredRecord}

@@ -3,32 +3,57 @@
 Read-only: it never migrates or writes the database.  Grouping is done in
 Python so the same code runs on SQLite and PostgreSQL.
 """
+
 from __future__ import annotations
 
 import csv
+import io
 import json
 import sys
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import TextIO
 
 from sqlalchemy import case, func, inspect, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.expression import ColumnElement
 
-from bot.records.models import Answer, Feedback, Unanswered
+from bot.records.grouping import Group, group_similar
+from bot.records.models import AnswerRecord, FeedbackRecord, UnansweredRecord
+from bot.records.reasons import REASONS
 
 FALLBACK_LABEL = "(fallback)"
 OUT_OF_SCOPE_LABEL = "(out of scope)"
+NO_REASON_LABEL = "(no reason given)"
 _PROGRESS_MIN_ROWS = 5_000  # below this a progress bar is just noise
 _CHART_SERIES = 8  # more scenarios than this are grouped as "other"
+OTHER_SERIES = "other"
+_TOP_GROUPS = 10  # lines per list in the terminal summary
+LOCAL_CITE_PREFIX = "LOCAL "  # as bot.knowledge cites a department rule
+# A spreadsheet runs a cell starting with one of these as a formula.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 CSV_COLUMNS = [
-    "id", "created_at", "channel", "question", "intent", "confidence", "scenario",
-    "out_of_scope", "fallback", "clarified", "citations", "latency_ms",
-    "model_version", "knowledge_version", "helpful_votes", "unhelpful_votes",
+    "id",
+    "created_at",
+    "channel",
+    "question",
+    "intent",
+    "confidence",
+    "scenario",
+    "out_of_scope",
+    "fallback",
+    "clarified",
+    "citations",
+    "latency_ms",
+    "model_version",
+    "knowledge_version",
+    "helpful_votes",
+    "unhelpful_votes",
+    *(f"unhelpful_{reason}" for reason in REASONS),
 ]
 
 
@@ -42,13 +67,38 @@ class Report:
     clarified: int = 0
     helpful: int = 0
     unhelpful: int = 0
-    top_scenarios: List[Tuple[str, int]] = field(default_factory=list)
-    top_unanswered: List[Tuple[str, int]] = field(default_factory=list)
-    weekly: Dict[date, Counter] = field(default_factory=dict)
+    #: not-helpful votes per reason: every REASONS entry (zeros too), then NO_REASON_LABEL
+    unhelpful_reasons: dict[str, int] = field(default_factory=lambda: dict.fromkeys([*REASONS, NO_REASON_LABEL], 0))
+    top_scenarios: list[tuple[str, int]] = field(default_factory=list)
+    top_unanswered: list[tuple[str, int]] = field(default_factory=list)
+    weekly: dict[date, Counter] = field(default_factory=dict)
+    #: answers per scenario label (scenario id, FALLBACK_LABEL or OUT_OF_SCOPE_LABEL), all of them
+    answers_by_scenario: Counter = field(default_factory=Counter)
+    #: votes in range per scenario label of the answer voted on: (helpful, not helpful)
+    feedback_by_scenario: dict[str, tuple[int, int]] = field(default_factory=dict)
+    #: how many answers in range cited each clause or local rule
+    citations: Counter = field(default_factory=Counter)
+    #: every unanswered question in range, grouped by similarity, largest group first
+    unanswered_groups: list[Group] = field(default_factory=list)
+    unanswered: int = 0
 
     @property
     def fallback_rate(self) -> float:
         return self.fallbacks / self.questions if self.questions else 0.0
+
+    def helpful_rate(self, label: str) -> float | None:
+        """Share of votes on ``label``'s answers that said helpful; None without votes."""
+        up, down = self.feedback_by_scenario.get(label, (0, 0))
+        return up / (up + down) if up + down else None
+
+    def local_rule_use(self, rule_cites: Iterable[str]) -> tuple[list[tuple[str, int]], list[str]]:
+        """Local rules cited, most first, and those of ``rule_cites`` never cited in range.
+
+        A cited rule the policy no longer has is still listed (it was cited).
+        """
+        cited = [(c, n) for c, n in self.citations.most_common() if c.startswith(LOCAL_CITE_PREFIX)]
+        never = [c for c in rule_cites if not self.citations.get(c)]
+        return cited, never
 
     @property
     def out_of_scope_rate(self) -> float:
@@ -77,7 +127,12 @@ def _progress(iterable: Iterable, total: int, desc: str) -> Iterable:
 
 
 def has_schema(engine: Engine) -> bool:
-    return inspect(engine).has_table(Answer.__tablename__)
+    return inspect(engine).has_table(AnswerRecord.__tablename__)
+
+
+def has_reasons(engine: Engine) -> bool:
+    """Whether rec_feedback has the reason column (migration 0002); the report never migrates."""
+    return any(c["name"] == "reason" for c in inspect(engine).get_columns(FeedbackRecord.__tablename__))
 
 
 def build_report(engine: Engine, start: date, end: date, *, top: int = 10) -> Report:
@@ -85,18 +140,26 @@ def build_report(engine: Engine, start: date, end: date, *, top: int = 10) -> Re
     report = Report(start=start, end=end)
     if not has_schema(engine):
         return report
-    in_range = _between(Answer.created_at, start, end)
+    reasons_known = has_reasons(engine)
+    in_range = _between(AnswerRecord.created_at, start, end)
     scenarios: Counter = Counter()
     with engine.connect() as conn:
-        total = conn.execute(select(func.count()).select_from(Answer).where(in_range)).scalar_one()
+        total = conn.execute(select(func.count()).select_from(AnswerRecord).where(in_range)).scalar_one()
         rows = conn.execution_options(stream_results=True, yield_per=1000).execute(
-            select(Answer.created_at, Answer.scenario, Answer.out_of_scope, Answer.clarified)
-            .where(in_range)
+            select(
+                AnswerRecord.created_at,
+                AnswerRecord.scenario,
+                AnswerRecord.out_of_scope,
+                AnswerRecord.clarified,
+                AnswerRecord.citations,
+            ).where(in_range)
         )
-        weekly: Dict[date, Counter] = defaultdict(Counter)
-        for created_at, scenario, oos, clarified in _progress(rows, total, "answers"):
-            label = scenario or (OUT_OF_SCOPE_LABEL if oos else FALLBACK_LABEL)
+        weekly: dict[date, Counter] = defaultdict(Counter)
+        for created_at, scenario, oos, clarified, cites in _progress(rows, total, "answers"):
+            label = scenario_label(scenario, oos)
             report.questions += 1
+            report.answers_by_scenario[label] += 1
+            report.citations.update(set(_cites(cites)))
             report.out_of_scope += bool(oos and not scenario)
             report.fallbacks += label == FALLBACK_LABEL
             report.clarified += bool(clarified)
@@ -107,34 +170,76 @@ def build_report(engine: Engine, start: date, end: date, *, top: int = 10) -> Re
         report.top_scenarios = scenarios.most_common(top)
 
         votes = conn.execute(
-            select(Feedback.helpful, func.count())
-            .where(_between(Feedback.created_at, start, end))
-            .group_by(Feedback.helpful)
+            select(FeedbackRecord.helpful, func.count())
+            .where(_between(FeedbackRecord.created_at, start, end))
+            .group_by(FeedbackRecord.helpful)
         )
         for helpful, count in votes:
             if helpful:
                 report.helpful += count
             else:
                 report.unhelpful += count
+        if reasons_known:
+            by_reason = conn.execute(
+                select(FeedbackRecord.reason, func.count())
+                .where(_between(FeedbackRecord.created_at, start, end), FeedbackRecord.helpful.is_(False))
+                .group_by(FeedbackRecord.reason)
+            )
+            for reason, count in by_reason:
+                label = NO_REASON_LABEL if reason is None else reason if reason in REASONS else "other"
+                report.unhelpful_reasons[label] += count
+        else:
+            report.unhelpful_reasons[NO_REASON_LABEL] = report.unhelpful
+
+        # Votes cast in range, by the scenario of the answer voted on: the
+        # same votes as the helpful/unhelpful totals above.
+        per_scenario: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for scenario, oos, helpful, count in conn.execute(
+            select(AnswerRecord.scenario, AnswerRecord.out_of_scope, FeedbackRecord.helpful, func.count())
+            .join(AnswerRecord, AnswerRecord.id == FeedbackRecord.answer_id)
+            .where(_between(FeedbackRecord.created_at, start, end))
+            .group_by(AnswerRecord.scenario, AnswerRecord.out_of_scope, FeedbackRecord.helpful)
+        ):
+            per_scenario[scenario_label(scenario, oos)][0 if helpful else 1] += count
+        report.feedback_by_scenario = {k: (v[0], v[1]) for k, v in sorted(per_scenario.items())}
 
         unanswered: Counter = Counter()
-        shown: Dict[str, str] = {}
+        shown: dict[str, str] = {}
+        asked: list[str] = []
         for (question,) in conn.execute(
-            select(Unanswered.question)
-            .where(_between(Unanswered.created_at, start, end))
-            .order_by(Unanswered.created_at)
+            select(UnansweredRecord.question)
+            .where(_between(UnansweredRecord.created_at, start, end))
+            .order_by(UnansweredRecord.created_at)
         ):
             # Same question, different spacing or case: counted together,
             # shown as first asked.
             tidy = " ".join(question.split())
             shown.setdefault(tidy.lower(), tidy)
             unanswered[tidy.lower()] += 1
+            asked.append(question)
         report.top_unanswered = [(shown[q], n) for q, n in unanswered.most_common(top)]
+        report.unanswered = len(asked)
+        report.unanswered_groups = group_similar(asked)
     return report
 
 
-def format_report(report: Report) -> str:
-    """Plain-text summary for the terminal."""
+def scenario_label(scenario: str | None, out_of_scope: bool) -> str:
+    """The scenario id, or the label for an answer without one."""
+    return scenario or (OUT_OF_SCOPE_LABEL if out_of_scope else FALLBACK_LABEL)
+
+
+def _cites(stored: str | None) -> list[str]:
+    """The citations column (a JSON list); an unreadable value counts as none."""
+    try:
+        value = json.loads(stored or "[]")
+    except ValueError:
+        return []
+    return [str(c) for c in value] if isinstance(value, list) else []
+
+
+def format_report(report: Report, local_rules: Iterable[str] | None = None) -> str:
+    """Plain-text summary for the terminal; ``local_rules`` (the policy's rule
+    citations) adds the rules never cited."""
     pct = lambda x: f"{100 * x:.1f}%"  # noqa: E731
     lines = [
         f"Report {report.start.isoformat()} to {report.end.isoformat()}",
@@ -143,101 +248,155 @@ def format_report(report: Report) -> str:
         f"  Out-of-scope rate:    {pct(report.out_of_scope_rate)} ({report.out_of_scope})",
         f"  Clarifying questions: {report.clarified}",
         f"  Feedback:             {report.helpful} helpful, {report.unhelpful} not helpful",
-        "  Top scenarios:",
+        "  Not helpful, by reason:",
     ]
+    lines += [f"    {count:6d}  {reason}" for reason, count in report.unhelpful_reasons.items()]
+    lines.append("  Top scenarios:")
     lines += [f"    {count:6d}  {name}" for name, count in report.top_scenarios] or ["    (none)"]
-    lines.append("  Most common unanswered questions (redacted):")
-    lines += [f"    {count:6d}  {q[:100]}" for q, count in report.top_unanswered] or ["    (none)"]
+    lines.append("  Helpful rate by scenario (votes in range):")
+    lines += [
+        f"    {pct(up / (up + down)):>6}  ({up} of {up + down})  {label}"
+        for label, (up, down) in report.feedback_by_scenario.items()
+    ] or ["    (no votes)"]
+    lines.append(f"  Unanswered questions (redacted), {report.unanswered} grouped by similarity:")
+    lines += [
+        f"    {g.count:6d}  {g.example[:100]}" + (f"  (+{g.wordings - 1} similar)" if g.wordings > 1 else "")
+        for g in report.unanswered_groups[:_TOP_GROUPS]
+    ] or ["    (none)"]
+    cited, never = report.local_rule_use(local_rules or [])
+    lines.append("  Local rules cited most:")
+    lines += [f"    {count:6d}  {cite}" for cite, count in cited[:_TOP_GROUPS]] or ["    (none)"]
+    if local_rules is not None:
+        lines.append("  Local rules never cited:")
+        lines += [f"            {cite}" for cite in never] or ["    (none)"]
     return "\n".join(lines)
 
 
-def write_chart(report: Report, path: Path) -> Path:
-    """Stacked bar chart of questions per scenario per week, as PNG."""
-    # Figure + Agg canvas directly: no pyplot, no global backend switch,
-    # no display needed.
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
+def chart_series(report: Report) -> tuple[list[date], list[tuple[str, list[int]]]]:
+    """Weeks and, per series, its count each week: the most asked scenario
+    labels, then OTHER_SERIES for the rest (the chart and its table)."""
     totals: Counter = Counter()
     for counts in report.weekly.values():
         totals.update(counts)
     series = [name for name, _ in totals.most_common(_CHART_SERIES)]
     weeks = list(report.weekly)
+    rows = [(name, [report.weekly[w].get(name, 0) for w in weeks]) for name in series]
+    if len(totals) > len(series):
+        rows.append((OTHER_SERIES, [sum(c for s, c in report.weekly[w].items() if s not in series) for w in weeks]))
+    return weeks, rows
 
+
+def chart_png(report: Report, names: Mapping[str, str] | None = None) -> bytes:
+    """Stacked bar chart of questions per scenario per week, as PNG bytes;
+    ``names`` (series label -> display name) for the legend, else the labels."""
+    import textwrap
+
+    # Figure + Agg canvas directly: no pyplot, no global backend switch,
+    # no display needed, and safe to draw in several threads at once.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    weeks, groups = chart_series(report)
     fig = Figure(figsize=(max(6.0, 0.6 * len(weeks) + 3), 4.5), dpi=100)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
     positions = list(range(len(weeks)))
     bottoms = [0] * len(weeks)
-    groups = series + (["other"] if len(totals) > len(series) else [])
-    for name in groups:
-        heights = [
-            (report.weekly[w].get(name, 0) if name != "other"
-             else sum(c for s, c in report.weekly[w].items() if s not in series))
-            for w in weeks
-        ]
-        ax.bar(positions, heights, bottom=bottoms, label=name)
+    for name, heights in groups:
+        shown = (names or {}).get(name, name)
+        ax.bar(positions, heights, bottom=bottoms, label=textwrap.fill(shown, 32))
         bottoms = [b + h for b, h in zip(bottoms, heights)]
     ax.set_xticks(positions)
     ax.set_xticklabels([w.strftime("%d %b") for w in weeks], rotation=45, ha="right")
     ax.set_xlabel("Week starting")
     ax.set_ylabel("Questions")
-    ax.set_title(f"Questions per scenario per week, {report.start} to {report.end}")
+    ax.set_title(f"Questions per scenario per week\n{report.start} to {report.end}")
     if groups:
         ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     else:
-        ax.text(0.5, 0.5, "No questions in this period", ha="center", va="center",
-                transform=ax.transAxes)
+        ax.text(0.5, 0.5, "No questions in this period", ha="center", va="center", transform=ax.transAxes)
     fig.tight_layout()
+    out = io.BytesIO()
+    fig.savefig(out, format="png")
+    return out.getvalue()
+
+
+def write_chart(report: Report, path: Path) -> Path:
+    """The chart of :func:`chart_png`, written to ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png")
+    path.write_bytes(chart_png(report))
     return path
+
+
+def csv_cell(value: object) -> object:
+    """``value`` safe to open in a spreadsheet: text that would start a formula
+    (``=HYPERLINK(...)`` typed as a question) gets a leading ``'`` and stays text."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
 
 
 def write_csv(engine: Engine, start: date, end: date, path: Path) -> int:
     """Export the answers in range (one row each, with vote counts)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    written = 0
     with path.open("w", newline="", encoding="utf-8") as f:
-        out = csv.writer(f)
-        out.writerow(CSV_COLUMNS)
-        if not has_schema(engine):
-            return 0
-        in_range = _between(Answer.created_at, start, end)
-        votes = (
-            select(
-                Feedback.answer_id,
-                func.sum(case((Feedback.helpful, 1), else_=0)).label("up"),
-                func.count().label("n"),
-            )
-            .group_by(Feedback.answer_id)
-            .subquery()
+        return write_csv_to(engine, start, end, f)
+
+
+def write_csv_to(engine: Engine, start: date, end: date, f: TextIO) -> int:
+    """The CSV of :func:`write_csv` written to an open text stream; returns the row count."""
+    written = 0
+    out = csv.writer(f)
+    out.writerow(CSV_COLUMNS)
+    if not has_schema(engine):
+        return 0
+    in_range = _between(AnswerRecord.created_at, start, end)
+    reasons_known = has_reasons(engine)
+    per_reason = [
+        (
+            func.sum(case(((FeedbackRecord.helpful.is_(False)) & (FeedbackRecord.reason == r), 1), else_=0))
+            if reasons_known
+            else func.sum(0)
+        ).label(f"unhelpful_{r}")
+        for r in REASONS
+    ]
+    votes = (
+        select(
+            FeedbackRecord.answer_id,
+            func.sum(case((FeedbackRecord.helpful, 1), else_=0)).label("up"),
+            func.count().label("n"),
+            *per_reason,
         )
-        stmt = (
-            select(*Answer.__table__.columns, votes.c.up, votes.c.n)
-            .outerjoin(votes, votes.c.answer_id == Answer.id)
-            .where(in_range)
-            .order_by(Answer.created_at)
-        )
-        with engine.connect() as conn:
-            total = conn.execute(select(func.count()).select_from(Answer).where(in_range)).scalar_one()
-            result = conn.execution_options(stream_results=True, yield_per=1000).execute(stmt)
-            for row in _progress(result, total, "csv"):
-                a = dict(row._mapping)
-                up, n = int(a.pop("up") or 0), int(a.pop("n") or 0)
-                a["created_at"] = a["created_at"].isoformat(sep=" ")
-                a["citations"] = "; ".join(json.loads(a["citations"] or "[]"))
-                for flag in ("out_of_scope", "fallback", "clarified"):
-                    a[flag] = int(bool(a[flag]))
-                a["helpful_votes"], a["unhelpful_votes"] = up, n - up
-                out.writerow([a[c] for c in CSV_COLUMNS])
-                written += 1
+        .group_by(FeedbackRecord.answer_id)
+        .subquery()
+    )
+    stmt = (
+        select(*AnswerRecord.__table__.columns, votes.c.up, votes.c.n, *(votes.c[f"unhelpful_{r}"] for r in REASONS))
+        .outerjoin(votes, votes.c.answer_id == AnswerRecord.id)
+        .where(in_range)
+        .order_by(AnswerRecord.created_at)
+    )
+    with engine.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(AnswerRecord).where(in_range)).scalar_one()
+        result = conn.execution_options(stream_results=True, yield_per=1000).execute(stmt)
+        for row in _progress(result, total, "csv"):
+            a = dict(row._mapping)
+            up, n = int(a.pop("up") or 0), int(a.pop("n") or 0)
+            a["created_at"] = a["created_at"].isoformat(sep=" ")
+            a["citations"] = "; ".join(json.loads(a["citations"] or "[]"))
+            for flag in ("out_of_scope", "fallback", "clarified"):
+                a[flag] = int(bool(a[flag]))
+            a["helpful_votes"], a["unhelpful_votes"] = up, n - up
+            for r in REASONS:
+                a[f"unhelpful_{r}"] = int(a[f"unhelpful_{r}"] or 0)
+            out.writerow([csv_cell(a[c]) for c in CSV_COLUMNS])
+            written += 1
     return written
 
 
-def parse_day(value: Optional[str], default: date) -> date:
+def parse_day(value: str | None, default: date) -> date:
     """YYYY-MM-DD (or empty for ``default``); ValueError with a clear message."""
     if not value:
         return default

@@ -17,10 +17,13 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
+
+from bot.answering.small_talk import RESET_WORDS
 
 pytestmark = pytest.mark.integration
 
@@ -30,13 +33,18 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 LIBRARY_CSS = REPO / "web" / "node_modules" / "nhsuk-frontend" / "dist" / "nhsuk" / "nhsuk-frontend.min.css"
-SCREENSHOT = REPO / "docs" / "screenshot-answer.png"
+AXE = REPO / "web" / "node_modules" / "axe-core" / "axe.min.js"
+# Screenshots are test output (results/ is not tracked); docs/screenshot-answer.png is updated by hand.
+SCREENSHOTS = REPO / "results" / "screenshots"
 SCREENSHOT_MAX_BYTES = 400 * 1024
+MODULES = ("main", "dom", "rasa-client", "answer-render", "record-copy", "feedback")
 
 SETUP_QUESTION = "relative started filming during setup"
 CLARIFY_QUESTION = "relative filming in the x-ray room"
+NOT_SURE_QUESTION = "the patient recorded me and a colleague"  # two close situations, no answer
 ANSWER = "article.chat-answer[data-kind='answer']"
-TIMEOUT_MS = 60_000
+TIMEOUT_MS = 120_000  # a wait, not a limit: the machine running the tests may be busy
+PHONE = {"width": 390, "height": 844}
 
 
 def _missing(reason: str) -> None:
@@ -97,6 +105,11 @@ def web(running_bot, tmp_path_factory) -> Iterator[str]:
     port = running_bot["web_port"]
     proc = _start_web(port, f"http://127.0.0.1:{running_bot['rasa_port']}",
                       tmp_path_factory.mktemp("web") / "web.log")
+    # The action server loads the core on its first message: do that here, so no test waits for it.
+    warm = urllib.request.Request(running_bot["rest"], data=json.dumps({"sender": "warm-up", "message": "hello"}).encode(),
+                                  headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(warm, timeout=600):
+        pass
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -153,9 +166,9 @@ class Watched:
         dialog.dismiss()
 
 
-def _context(browser: Any, width: int = 1024, height: int = 900) -> Any:
+def _context(browser: Any, width: int = 1024, height: int = 900, **options: Any) -> Any:
     context = browser.new_context(viewport={"width": width, "height": height},
-                                  permissions=["clipboard-read", "clipboard-write"])
+                                  permissions=["clipboard-read", "clipboard-write"], **options)
     context.set_default_timeout(TIMEOUT_MS)
     return context
 
@@ -173,12 +186,50 @@ def page(browser, web) -> Iterator[Watched]:
 
 def ask(page: Any, question: str, kind: str = "answer") -> Any:
     """Type a question, press Enter and return the new bot turn of that kind."""
+    return ask_for_payload(page, question, kind)[0]
+
+
+def ask_for_payload(page: Any, question: str, kind: str = "answer") -> tuple[Any, dict[str, Any]]:
+    """Like ask(), plus the structured answer (the `custom` payload) the page was sent."""
     before = page.locator(f"article[data-kind='{kind}']").count()
-    page.get_by_label("Describe the situation or ask a question").fill(question)
-    page.get_by_label("Describe the situation or ask a question").press("Enter")
+    box = page.get_by_label("Describe the situation or ask a question")
+    box.fill(question)
+    with page.expect_response("**/webhooks/rest/webhook") as response:
+        box.press("Enter")
+    customs = [m["custom"] for m in response.value.json() if isinstance(m, dict) and "custom" in m]
     turn = page.locator(f"article[data-kind='{kind}']").nth(before)
     turn.wait_for()
-    return turn
+    return turn, (customs[-1] if customs else {})
+
+
+def show_all_reasons(turn: Any) -> None:
+    toggle = turn.locator("button.chat-why__toggle")
+    assert re.fullmatch(r"Show all reasons \(\d+\)", toggle.inner_text().strip())
+    toggle.click()
+    assert toggle.get_attribute("aria-expanded") == "true"
+    assert toggle.inner_text().strip() == "Show fewer reasons"
+
+
+def open_records(turn: Any) -> None:
+    turn.locator("details.chat-records-panel > summary").click()
+    turn.locator(".chat-record").first.wait_for()
+
+
+def expand_answer(turn: Any) -> None:
+    """Everything in an answer visible: all reasons, one clause panel and the record templates."""
+    show_all_reasons(turn)
+    turn.locator("details.chat-clause summary").first.click()
+    turn.locator("details.chat-clause .nhsuk-details__text p").first.wait_for()
+    open_records(turn)
+
+
+def screenshot(p: Any, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / name
+    p.evaluate("document.activeElement.blur(); window.scrollTo(0, 0)")
+    p.screenshot(path=str(path), full_page=True)
+    _shrink_png(path)
+    return path
 
 
 # ---------------------------------------------------------------------- the server (no browser needed)
@@ -194,18 +245,29 @@ def test_server_headers_routes_and_no_traversal(web, running_bot):
     assert not re.search(r"\son[a-z]+\s*=", html), "inline event handler in index.html"
     assert not re.search(r"(src|href)=\"(https?:)?//", html), "index.html loads something from another host"
 
-    assert json.loads(_get(web + "/config.json")[2]) == {"rasaUrl": f"http://127.0.0.1:{running_bot['rasa_port']}"}
-    for path, ctype in (("/app.js", "text/javascript"), ("/app.css", "text/css"),
-                        ("/nhsuk/nhsuk-frontend.min.css", "text/css"),
-                        ("/assets/images/nhsuk-icon-cross.svg", "image/svg+xml")):
+    config = json.loads(_get(web + "/config.json")[2])
+    assert config["rasaUrl"] == f"http://127.0.0.1:{running_bot['rasa_port']}"
+    assert config["reset_words"] == list(RESET_WORDS)
+    assert '<script type="module" src="/js/main.js"></script>' in html
+    assert "require-trusted-types-for 'script'" in csp  # the browser refuses HTML strings (innerHTML)
+    for path, ctype in ([(f"/js/{m}.js", "text/javascript") for m in MODULES]
+                        + [("/app.css", "text/css"), ("/nhsuk/nhsuk-frontend.min.css", "text/css"),
+                           ("/assets/images/nhsuk-icon-cross.svg", "image/svg+xml")]):
         status, headers, body = _get(web + path)
         assert status == 200 and headers["Content-Type"].startswith(ctype), path
+    for module in MODULES:  # text-only rendering: no HTML strings, nothing kept in the browser
+        source = (REPO / "web" / "js" / f"{module}.js").read_text()
+        for banned in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "localStorage",
+                       "sessionStorage", "document.cookie", "indexedDB"):
+            assert banned not in source, (module, banned)
     css = _get(web + "/nhsuk/nhsuk-frontend.min.css")[2].decode()
     assert "https://" not in css and "@font-face" not in css, "library CSS still points at a CDN"
 
-    for path in ("/package.json", "/node_modules/nhsuk-frontend/package.json", "/nhsuk/../../package.json",
+    for path in ("/package.json", "/app.js", "/js/", "/js/nope.js", "/js/../package.json", "/js/%2e%2e/bot/serving/web.py",
+                 "/node_modules/axe-core/axe.min.js",
+                 "/node_modules/nhsuk-frontend/package.json", "/nhsuk/../../package.json",
                  "/nhsuk/%2e%2e/%2e%2e/%2e%2e/package.json", "/nhsuk/..%2f..%2f..%2f..%2fbot%2fweb.py",
-                 "/assets/%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd", "/.gitignore", "/bot/web.py"):
+                 "/assets/%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd", "/.gitignore", "/bot/serving/web.py"):
         assert _get(web + path)[0] == 404, path
 
     clauses = json.loads(_get(web + "/api/clauses")[2])
@@ -216,11 +278,13 @@ def test_server_headers_routes_and_no_traversal(web, running_bot):
     assert _get(web + "/api/clauses/NOPE%201")[0] == 404
 
 
-def test_web_command_starts_quickly(tmp_path):
-    started = time.monotonic()
-    proc = _start_web(_free_port(), "http://127.0.0.1:9", tmp_path / "web.log")
+def test_web_command_serves_the_page_without_rasa(tmp_path):
+    port = _free_port()
+    proc = _start_web(port, "http://127.0.0.1:9", tmp_path / "web.log")  # nothing listens on port 9
     try:
-        assert time.monotonic() - started < 3, "python -m bot web should be listening within a second or two"
+        status, _, body = _get(f"http://127.0.0.1:{port}/")
+        assert status == 200 and b"js/main.js" in body
+        assert json.loads(_get(f"http://127.0.0.1:{port}/config.json")[2])["rasaUrl"] == "http://127.0.0.1:9"
     finally:
         _stop(proc)
 
@@ -245,14 +309,35 @@ def test_first_visit_shows_disclaimer_starters_and_nhs_styles(page):
     assert not foreign, f"the page loaded from the internet: {foreign}"
 
 
-def test_answer_sections_citation_panel_and_screenshot(page, web):
+def test_answer_sections_by_urgency_citation_panel_and_screenshot(page, web):
     p = page.page
-    turn = ask(p, SETUP_QUESTION)
-    for heading in ("Do now", "Say", "Why", "Record", "Escalate"):
+    turn, data = ask_for_payload(p, SETUP_QUESTION)
+    for heading in ("Do now", "Say", "Escalate", "Why"):
         assert turn.get_by_role("heading", name=heading, exact=True).is_visible(), heading
     assert p.locator(".chat-turn--user").last.inner_text().strip().endswith(SETUP_QUESTION)
-    assert turn.locator("ol li").count() >= 3  # Do now steps
-    assert "SoR-2019 5.6" in turn.locator(".chat-section--why").inner_text()
+    assert turn.locator(".chat-section--do-now ol li").count() == len(data["do_now"]) >= 3
+    assert data["escalate"] in turn.locator(".chat-section--escalate").inner_text()
+
+    # Do now, Say, Escalate, Why, then Record, top to bottom
+    tops = [turn.locator(sel).first.bounding_box()["y"] for sel in (
+        ".chat-section--do-now", ".chat-section--say", ".chat-section--escalate", ".chat-section--why",
+        ".chat-records-panel")]
+    assert tops == sorted(tops), tops
+
+    # Why: the top three reasons, one line each; the rest and the clause panels behind "Show all reasons (N)"
+    why = turn.locator(".chat-why__item")
+    assert why.count() == len(data["why"]) > 3
+    visible = [why.nth(i).is_visible() for i in range(why.count())]
+    assert visible == [True] * 3 + [False] * (why.count() - 3)
+    line = why.first.locator(".chat-why__point")
+    assert data["why"][0]["cite"] in line.inner_text()
+    assert line.bounding_box()["height"] < 2 * float(line.evaluate("e => parseFloat(getComputedStyle(e).lineHeight)"))
+    assert not turn.locator("details.chat-clause").first.is_visible()
+    show_all_reasons(turn)
+    assert all(why.nth(i).is_visible() for i in range(why.count()))
+    assert turn.get_by_role("button", name="Show fewer reasons").is_visible()
+    for point in data["why"]:
+        assert turn.locator(f"details.chat-clause[data-cite='{point['cite']}']").is_visible(), point["cite"]
 
     panel = turn.locator("details[data-cite='SoR-2019 5.6']")
     clause = json.loads(_get(web + "/api/clauses/SoR-2019%205.6")[2])
@@ -262,16 +347,44 @@ def test_answer_sections_citation_panel_and_screenshot(page, web):
     body.get_by_text(clause["text"]).wait_for()
     assert clause["source_title"] in body.inner_text()
 
-    # the screenshot shown in the README: the question, the answer and an open clause panel
-    p.evaluate("document.activeElement.blur(); window.scrollTo(0, 0)")
-    p.screenshot(path=str(SCREENSHOT), full_page=True)
-    _shrink_png(SCREENSHOT)
-    assert SCREENSHOT.stat().st_size < SCREENSHOT_MAX_BYTES, SCREENSHOT.stat().st_size
-    assert not page.dialogs and not page.errors, (page.dialogs, page.errors)
+    # Record: one "What to record (N)" control with the templates (and their Copy buttons) inside
+    summary = turn.locator("details.chat-records-panel > summary")
+    assert summary.inner_text().strip() == f"What to record ({len(data['record'])})"
+    assert not turn.locator(".chat-record").first.is_visible()
+    open_records(turn)
+    assert [t.strip() for t in turn.locator(".chat-record__text").all_inner_texts()] == data["record"]
+    assert turn.get_by_role("button", name=re.compile(r"^Copy record template")).count() == len(data["record"])
+
+    # the screenshot for the README: the question, the answer, all reasons, a clause and the templates
+    screenshot(p, "answer.png")
+    assert not page.dialogs and not page.errors, (page.dialogs, page.errors)  # errors include CSP/Trusted Types
+
+
+def test_phone_first_screens_show_do_now_say_why_and_record(browser, web):
+    """At 390 x 844 the answer's first 1.5 screens hold Do now, Say and the Why and Record controls."""
+    context = _context(browser, **PHONE)
+    try:
+        p = context.new_page()
+        p.goto(web + "/")
+        turn = ask(p, SETUP_QUESTION)
+        top = turn.bounding_box()["y"]
+        limit = 1.5 * PHONE["height"]
+        for name, locator in (
+                ("Do now", turn.locator(".chat-section--do-now")),
+                ("Say", turn.locator(".chat-section--say")),
+                ("Show all reasons", turn.get_by_role("button", name=re.compile(r"^Show all reasons"))),
+                ("What to record", turn.locator("details.chat-records-panel > summary"))):
+            assert locator.is_visible(), name
+            box = locator.bounding_box()
+            assert box["y"] + box["height"] - top <= limit, f"{name} ends {box['y'] + box['height'] - top:.0f}px " \
+                                                             f"below the answer's top (limit {limit:.0f})"
+        screenshot(p, "answer-phone.png")
+    finally:
+        context.close()
 
 
 def _shrink_png(path: Path) -> None:
-    """Keep the committed screenshot small: a 256-colour palette is plenty for a text page."""
+    """Keep screenshots small: a 256-colour palette is plenty for a text page."""
     if path.stat().st_size < SCREENSHOT_MAX_BYTES:
         return
     try:
@@ -301,6 +414,7 @@ def test_clarifying_button_then_answer(page):
 def test_copy_record_template_to_clipboard(page):
     p = page.page
     turn = ask(p, SETUP_QUESTION)
+    open_records(turn)
     record = turn.locator(".chat-record").first
     template = record.locator(".chat-record__text").inner_text()
     record.get_by_role("button", name=re.compile(r"^Copy")).click()
@@ -308,6 +422,25 @@ def test_copy_record_template_to_clipboard(page):
     assert record.get_by_role("button").inner_text().strip().startswith("Copied")
     assert p.evaluate("navigator.clipboard.readText()") == template
     assert "[DATE]" in template
+
+
+def test_copy_the_whole_answer_as_plain_text(page):
+    p = page.page
+    turn, data = ask_for_payload(p, SETUP_QUESTION)
+    turn.get_by_role("button", name="Copy the whole answer").click()
+    p.locator("#status").get_by_text("Copied").wait_for(state="attached")
+    text = p.evaluate("navigator.clipboard.readText()")
+    assert text.startswith(data["title"] + "\n")
+    # every part in urgency order, as plain text (no markup) an e-mail or a note can take
+    order = [text.index(h) for h in ("Do now:", "Say:", "Escalate:", "Why:", "What to record:")]
+    assert order == sorted(order)
+    for i, step in enumerate(data["do_now"], 1):
+        assert f"{i}. {step}" in text
+    assert f'"{data["say"]}"' in text and data["escalate"] in text
+    for point in data["why"]:  # all reasons, not only the three shown first
+        assert f"{point['cite']}" in text and point["point"] in text
+    for template in data["record"]:
+        assert f"- {template}" in text
 
 
 def test_feedback_is_stored(page, running_bot):
@@ -332,6 +465,47 @@ def test_feedback_is_stored(page, running_bot):
     assert [tuple(r) for r in rows] == [(answer_id, True)]
 
 
+def test_not_helpful_asks_why_and_sends_the_reason_and_comment(page, running_bot):
+    from sqlalchemy import MetaData, Table, create_engine, select
+
+    p = page.page
+    turn = ask(p, SETUP_QUESTION)
+    answer_id = turn.get_attribute("data-answer-id")
+    config = json.loads(_get(p.url.rstrip("/") + "/config.json")[2])
+    not_helpful = turn.get_by_role("button", name="Not helpful", exact=True)
+    assert not turn.get_by_role("button", name="Send feedback").is_visible()
+    not_helpful.click()
+    assert not_helpful.get_attribute("aria-expanded") == "true"
+    reasons = turn.locator(".chat-feedback__reason")
+    assert [r.strip() for r in reasons.all_inner_texts()] == [r["label"] for r in config["feedback_reasons"]]
+    assert [r.strip() for r in reasons.all_inner_texts()] == ["Wrong situation", "Advice unclear", "Not our policy",
+                                                              "Missing something", "Other"]
+    unclear = turn.get_by_role("button", name="Advice unclear")
+    unclear.click()
+    assert unclear.get_attribute("aria-pressed") == "true"
+    comment = turn.get_by_label("Anything to add? (optional)")
+    assert comment.get_attribute("maxlength") == "500"
+    comment.fill("The steps for the exposure card were hard to follow")
+    with p.expect_request("**/webhooks/rest/webhook") as sent:
+        turn.get_by_role("button", name="Send feedback").click()
+    message = json.loads(sent.value.post_data)["message"]
+    assert message.startswith("/feedback{")
+    assert json.loads(message[len("/feedback"):]) == {
+        "helpful": "no", "answer_id": answer_id, "reason": "unclear",
+        "comment": "The steps for the exposure card were hard to follow"}
+    turn.get_by_text("your feedback is stored").wait_for()
+    assert not_helpful.get_attribute("aria-pressed") == "true"
+
+    engine = create_engine(running_bot["database_url"])
+    try:
+        feedback = Table("rec_feedback", MetaData(), autoload_with=engine)
+        with engine.connect() as conn:
+            rows = conn.execute(select(feedback.c.helpful).where(feedback.c.answer_id == answer_id)).fetchall()
+    finally:
+        engine.dispose()
+    assert [tuple(r) for r in rows] == [(False,)]
+
+
 def test_keyboard_only(page):
     p = page.page
     p.keyboard.press("Tab")
@@ -352,42 +526,100 @@ def test_keyboard_only(page):
     assert p.evaluate("document.activeElement.id") == "question"  # stays ready for the next question
     assert p.get_by_label("Describe the situation or ask a question").input_value() == ""
 
-    # back through the answer to its feedback buttons, and press one with the keyboard
-    for _ in range(60):
-        if p.evaluate("document.activeElement.textContent.trim()") == "Not helpful":
+    # back through the answer to its feedback buttons: "Not helpful" asks why, all by keyboard
+    _shift_tab_to(p, "document.activeElement.textContent.trim() === 'Not helpful'", "the feedback buttons")
+    p.keyboard.press("Enter")
+    assert p.evaluate("document.activeElement.textContent.trim()") == "Wrong situation"  # focus moves to the reasons
+    p.keyboard.press("Enter")
+    assert p.evaluate("document.activeElement.getAttribute('aria-pressed')") == "true"
+    for _ in range(10):
+        if p.evaluate("document.activeElement.textContent.trim()") == "Send feedback":
             break
-        p.keyboard.press("Shift+Tab")
+        p.keyboard.press("Tab")
     else:
-        pytest.fail("could not reach the feedback buttons with Shift+Tab")
+        pytest.fail("could not reach Send feedback with Tab")
     p.keyboard.press("Enter")
     answer.get_by_text("your feedback is stored").wait_for()
 
-    # a citation panel opens from the keyboard
-    for _ in range(60):
-        if p.evaluate("document.activeElement.tagName") == "SUMMARY":
-            break
-        p.keyboard.press("Shift+Tab")
-    else:
-        pytest.fail("could not reach a citation panel with Shift+Tab")
+    # all the reasons, then a citation panel, open from the keyboard
+    _shift_tab_to(p, "/^Show all reasons/.test(document.activeElement.textContent.trim())", "Show all reasons")
+    p.keyboard.press("Enter")
+    assert p.evaluate("document.activeElement.getAttribute('aria-expanded')") == "true"
+    _shift_tab_to(p, "document.activeElement.tagName === 'SUMMARY'", "a citation panel")
     p.keyboard.press("Enter")
     assert p.evaluate("document.activeElement.parentElement.open") is True
 
 
-def test_markup_in_a_message_is_shown_as_text(page):
+def _shift_tab_to(p: Any, condition: str, what: str) -> None:
+    for _ in range(80):
+        if p.evaluate(condition):
+            return
+        p.keyboard.press("Shift+Tab")
+    pytest.fail(f"could not reach {what} with Shift+Tab")
+
+
+FOCUSABLE_JS = """
+() => Array.from(document.querySelectorAll(
+    'a[href], button, input, textarea, select, summary, [tabindex]:not([tabindex="-1"])'))
+  .filter(e => !e.disabled && e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden')
+  .map((e, i) => { e.dataset.kbd = String(i); return (e.textContent.trim() || e.id || e.tagName).slice(0, 40); })
+"""
+
+
+def test_tab_order_reaches_every_control(page):
+    """Keyboard only: Tab visits the question box, Send, and every button, copy control and feedback control."""
     p = page.page
-    attack = "<img src=x onerror=alert(1)>"
-    p.get_by_label("Describe the situation or ask a question").fill(attack)
-    p.get_by_label("Describe the situation or ask a question").press("Enter")
-    p.locator("#conversation article").first.wait_for()
-    assert p.locator(".chat-turn--user .chat-turn__text").first.inner_text() == attack
-    assert p.locator("#conversation img, #conversation script").count() == 0
-    p.wait_for_timeout(300)
-    assert page.dialogs == []
+    turn = ask(p, SETUP_QUESTION)
+    show_all_reasons(turn)
+    open_records(turn)
+    turn.get_by_role("button", name="Not helpful", exact=True).click()
+    labels = p.evaluate(FOCUSABLE_JS)
+    for needed in ("Send", "New situation", "Copy the whole answer", "Not helpful", "Helpful", "Send feedback",
+                   "Show fewer reasons", "Advice unclear"):
+        assert any(label.startswith(needed) for label in labels), (needed, labels)
+    assert sum(label.startswith("Copy record template") for label in labels) == turn.locator(".chat-record").count()
+    p.locator(".nhsuk-skip-link").focus()  # start from the top of the page
+    reached: list[int] = [int(p.evaluate("document.activeElement.dataset.kbd"))]
+    assert reached == [0]
+    for _ in range(len(labels) + 10):
+        p.keyboard.press("Tab")
+        index = p.evaluate("document.activeElement.dataset.kbd")
+        if index is not None and int(index) not in reached:
+            reached.append(int(index))
+    missed = [labels[i] for i in range(len(labels)) if i not in reached]
+    assert not missed, f"Tab never reaches: {missed}"
+    assert reached == sorted(reached), "Tab order differs from the reading order"
+    assert p.evaluate("document.querySelector('#question').dataset.kbd") is not None
+    assert p.evaluate("document.querySelector('.chat-feedback__comment').dataset.kbd") is not None
+
+
+# Markup that would set a flag on <html> if the page ever parsed text as HTML. The contexts below bypass
+# the page's Content-Security-Policy, so the flag proves the rendering itself is text-only.
+PWNED = ("<img src=x onerror=\"document.documentElement.dataset.pwned='img'\">"
+         "<script>document.documentElement.dataset.pwned='script'</script>")
+NOT_RUN_JS = "document.documentElement.dataset.pwned === undefined"
+
+
+def test_markup_in_a_message_is_shown_as_text(browser, web):
+    context = _context(browser, bypass_csp=True)
+    try:
+        page = Watched(context.new_page())
+        p = page.page
+        p.goto(web + "/")
+        p.get_by_label("Describe the situation or ask a question").fill(PWNED)
+        p.get_by_label("Describe the situation or ask a question").press("Enter")
+        p.locator("#conversation article").first.wait_for()
+        assert p.locator(".chat-turn--user .chat-turn__text").first.inner_text() == PWNED
+        assert p.locator("#conversation img, #conversation script").count() == 0
+        assert p.evaluate(NOT_RUN_JS)
+        assert page.dialogs == []
+    finally:
+        context.close()
 
 
 def test_markup_from_the_bot_or_knowledge_is_shown_as_text(browser, web):
     """A hostile reply (or knowledge file) reaches the page: every field stays text, nothing runs."""
-    evil = '<img src=x onerror=alert(1)><script>alert(2)</script>'
+    evil = PWNED
     custom = {
         "kind": "answer", "question": evil, "title": "Title " + evil, "do_now": ["Step " + evil],
         "say": "Say " + evil, "record": ["Record " + evil], "escalate": "Escalate " + evil,
@@ -409,7 +641,7 @@ def test_markup_from_the_bot_or_knowledge_is_shown_as_text(browser, web):
 
     clause = {"id": "SoR-2019 5.6", "heading": evil, "summary": evil, "text": "Clause " + evil,
               "source_title": evil, "local": False}
-    context = _context(browser)
+    context = _context(browser, bypass_csp=True)
     try:
         page = Watched(context.new_page())
         p = page.page
@@ -418,13 +650,17 @@ def test_markup_from_the_bot_or_knowledge_is_shown_as_text(browser, web):
             status=200, content_type="application/json", body=json.dumps([clause])))
         p.goto(web + "/")
         turn = ask(p, "anything")
-        turn.locator("details summary").first.click()
+        show_all_reasons(turn)
+        turn.locator("details.chat-clause summary").first.click()
         turn.locator(".nhsuk-details__text").get_by_text("Clause " + evil).wait_for()
+        open_records(turn)
+        turn.get_by_role("button", name="Not helpful", exact=True).click()
         assert turn.get_by_role("heading", name="Title " + evil).is_visible()
+        assert turn.get_by_text("Record " + evil).is_visible()
         assert p.get_by_text("plain " + evil).is_visible()
         assert p.get_by_role("button", name="Button " + evil).is_visible()
         assert p.locator("#conversation img, #conversation script, #conversation [onerror]").count() == 0
-        p.wait_for_timeout(300)
+        assert p.evaluate(NOT_RUN_JS)
         assert page.dialogs == []
     finally:
         context.close()
@@ -466,15 +702,37 @@ def test_question_can_be_resent_when_the_bot_is_back(page):
 
 def test_new_situation_starts_afresh(page):
     p = page.page
+    # control: without a reset, "during the exposure" answers the pending clarifying question
+    ask(p, CLARIFY_QUESTION, kind="clarify")
+    _, follow_up = ask_for_payload(p, "during the exposure")
+    assert follow_up["question"] == CLARIFY_QUESTION
+
     ask(p, CLARIFY_QUESTION, kind="clarify")
     assert p.locator("#starters").is_hidden()
     p.get_by_role("button", name="New situation").click()
     assert p.locator("#conversation > *").count() == 0
     assert p.locator("#starters").is_visible()
     assert p.evaluate("document.activeElement.id") == "question"
-    # the old clarifying question is forgotten: a new conversation answers afresh
-    p.locator("#starters button").first.click()
-    p.locator(ANSWER).first.wait_for()
+    # the old clarifying question is forgotten: the same words are now a question of their own
+    turn, fresh = ask_for_payload(p, "during the exposure")
+    assert fresh["question"] == "during the exposure"
+    assert p.locator("#conversation article").count() == 1 and turn.is_visible()
+
+
+def test_every_reset_word_clears_the_page_without_asking_the_bot(page, web):
+    p = page.page
+    words = json.loads(_get(web + "/config.json")[2])["reset_words"]
+    assert words == list(RESET_WORDS)
+    box = p.get_by_label("Describe the situation or ask a question")
+    for word in words:
+        ask(p, CLARIFY_QUESTION, kind="clarify")
+        sent_before = sum(u.endswith("/webhooks/rest/webhook") for u in page.requests)
+        box.fill(word.capitalize() + ".")
+        box.press("Enter")
+        p.locator("#starters").wait_for(state="visible")
+        assert p.locator("#conversation > *").count() == 0, word
+        assert box.input_value() == ""
+        assert sum(u.endswith("/webhooks/rest/webhook") for u in page.requests) == sent_before, word
 
 
 def test_readable_at_320_px_without_horizontal_scroll(browser, web):
@@ -484,8 +742,8 @@ def test_readable_at_320_px_without_horizontal_scroll(browser, web):
         p.goto(web + "/")
         assert _overflow(p) <= 0
         turn = ask(p, SETUP_QUESTION)
-        turn.locator("details summary").first.click()
-        turn.locator(".nhsuk-details__text p").first.wait_for()
+        expand_answer(turn)
+        turn.get_by_role("button", name="Not helpful", exact=True).click()
         assert _overflow(p) <= 0, "horizontal scroll at 320 px"
         assert turn.get_by_role("button", name=re.compile(r"^Copy")).first.is_visible()
     finally:
@@ -533,6 +791,150 @@ CONTRAST_JS = """
 def test_text_contrast_meets_wcag_aa(page):
     p = page.page
     turn = ask(p, SETUP_QUESTION)
-    turn.locator("details summary").first.click()
-    turn.locator(".nhsuk-details__text p").first.wait_for()
+    expand_answer(turn)
+    turn.get_by_role("button", name="Not helpful", exact=True).click()
+    turn.get_by_role("button", name="Missing something").click()
     assert p.evaluate(CONTRAST_JS) == []
+
+
+# ---------------------------------------------------------------------- accessibility checked by axe-core
+
+def _axe(p: Any) -> list[dict[str, Any]]:
+    """Serious or critical axe-core violations on the page as it is now (printed when there are any)."""
+    if not AXE.is_file():
+        _missing("axe-core is not installed: run `npm ci --prefix web`")
+    if not p.evaluate("typeof window.axe !== 'undefined'"):
+        p.add_script_tag(path=str(AXE))
+    result = p.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    bad = [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
+    for v in bad:
+        print(f"axe {v['impact']}: {v['id']}: {v['help']}")
+        for node in v["nodes"][:5]:
+            print("   ", node["target"], node.get("failureSummary", "").replace("\n", " "))
+    return bad
+
+
+@pytest.fixture()
+def axe_page(browser, web) -> Iterator[Any]:
+    """The page in a context that lets Playwright add axe-core as an inline script (the page's CSP would not)."""
+    context = _context(browser, bypass_csp=True)
+    try:
+        p = context.new_page()
+        p.goto(web + "/")
+        yield p
+    finally:
+        context.close()
+
+
+def test_axe_empty_page(axe_page):
+    axe_page.wait_for_selector("html[data-config='loaded']", state="attached")
+    assert _axe(axe_page) == []
+
+
+def test_axe_answer_folded_and_unfolded(axe_page):
+    turn = ask(axe_page, SETUP_QUESTION)
+    assert _axe(axe_page) == []
+    expand_answer(turn)
+    turn.get_by_role("button", name="Not helpful", exact=True).click()
+    assert _axe(axe_page) == []
+
+
+def test_axe_clarifying_question(axe_page):
+    ask(axe_page, CLARIFY_QUESTION, kind="clarify").get_by_role("button").first.wait_for()
+    assert _axe(axe_page) == []
+
+
+def test_axe_not_sure_list(axe_page):
+    turn = ask(axe_page, NOT_SURE_QUESTION, kind="not_sure")
+    assert turn.locator(".chat-options button").count() >= 2
+    assert _axe(axe_page) == []
+
+
+def test_axe_offline_state(browser, dead_web):
+    context = _context(browser, bypass_csp=True)
+    try:
+        p = context.new_page()
+        p.goto(dead_web + "/")
+        p.get_by_label("Describe the situation or ask a question").fill(SETUP_QUESTION)
+        p.get_by_label("Describe the situation or ask a question").press("Enter")
+        p.locator("#offline").wait_for(state="visible")
+        assert _axe(p) == []
+    finally:
+        context.close()
+
+
+MOTION_JS = """
+() => Array.from(document.querySelectorAll('*')).filter(e => {
+  const s = getComputedStyle(e);
+  const moving = (v) => v.split(',').some(x => parseFloat(x) > 0);
+  return moving(s.transitionDuration) || moving(s.animationDuration) && s.animationName !== 'none';
+}).map(e => e.tagName + '.' + e.className)
+"""
+
+
+def test_reduced_motion_turns_off_every_transition_and_animation(browser, web):
+    context = _context(browser)
+    try:
+        p = context.new_page()
+        p.goto(web + "/")
+        # a probe with a transition: it moves normally, and must not when less motion is asked for
+        probe = "(() => { const d = document.createElement('div'); d.id = 'motion-probe';" \
+                " d.style.transition = 'opacity 1s'; document.body.appendChild(d);" \
+                " return getComputedStyle(d).transitionDuration; })()"
+        assert p.evaluate(probe) == "1s"
+        p.emulate_media(reduced_motion="reduce")
+        turn = ask(p, SETUP_QUESTION)
+        expand_answer(turn)
+        assert p.evaluate(MOTION_JS) == []
+    finally:
+        context.close()
+
+
+TEXT_CLIPPED_JS = """
+() => Array.from(document.querySelectorAll('main p, main li, main h1, main h2, main h3, main h4, main button,'
+                                         + ' main summary, main label, main blockquote'))
+  .filter(e => e.getClientRects().length && !e.closest('.nhsuk-u-visually-hidden'))
+  .filter(e => { const r = e.getBoundingClientRect(); return r.left < -1 || r.right > innerWidth + 1; })
+  .map(e => e.textContent.trim().slice(0, 40))
+"""
+
+
+def test_200_percent_zoom_no_horizontal_scroll(browser, web):
+    """1280 px at 200 % zoom is a 640 CSS px viewport: everything reflows, nothing needs sideways scrolling."""
+    context = _context(browser, width=640, height=450, device_scale_factor=2)
+    try:
+        p = context.new_page()
+        p.goto(web + "/")
+        turn = ask(p, SETUP_QUESTION)
+        expand_answer(turn)
+        turn.get_by_role("button", name="Not helpful", exact=True).click()
+        assert _overflow(p) <= 0, "horizontal scroll at 200 % zoom"
+        assert p.evaluate(TEXT_CLIPPED_JS) == []
+        body_px = p.evaluate("parseFloat(getComputedStyle(document.querySelector('.chat-section--do-now li')).fontSize)")
+        assert body_px >= 16
+    finally:
+        context.close()
+
+
+def test_practice_lines_carry_a_general_practice_tag(page):
+    """A step resting on general safety practice, not the guidance, says so on the page."""
+    p = page.page
+    turn, data = ask_for_payload(p, "pt wants to keep her phone on during the MRI scan")
+    practice = [i for i, entry in enumerate(data["provenance"]["do_now"]) if entry["basis"] == "practice"]
+    guided = [i for i, entry in enumerate(data["provenance"]["do_now"]) if entry["basis"] != "practice"]
+    steps = turn.locator(".chat-section--do-now ol li")
+    assert practice, "the MR card's steps are general safety practice"
+    for i in practice:
+        assert steps.nth(i).locator(".chat-basis").inner_text().strip() == "general practice"
+    for i in guided:
+        assert steps.nth(i).locator(".chat-basis").count() == 0
+
+
+def test_member_advice_has_a_copy_button_with_the_paste_ready_text(page):
+    p = page.page
+    turn, data = ask_for_payload(
+        p, "Member asks: can her employer discipline her for refusing to be filmed by a patient?", kind="clause")
+    assert data["intent"] == "check_member_advice" and data["copy_text"]
+    turn.get_by_role("button", name="Copy", exact=True).click()
+    p.locator("#status").get_by_text("Copied").wait_for(state="attached")
+    assert p.evaluate("navigator.clipboard.readText()") == data["copy_text"]

@@ -1,0 +1,103 @@
+"""Cross-validated choices for vague openers and long narratives, on TRAINING data only.
+
+Five stratified folds over every training example (data/nlu plus card titles and
+summaries). For each fold a classifier is fitted on four fifths and the held-in
+fifth is analysed. Nothing in tests/data is read.
+
+1. Vague openers: for each ``MAX_CONTENT_WORDS`` candidate, how many
+   ``vague_situation`` examples get a question (target: all) and how many real
+   situations are wrongly asked instead of answered.
+2. Long narratives (>= narrative.MIN_WORDS words): top-1 card accuracy after
+   facts, classifying the text whole vs. sentence by sentence vs. with feeling
+   words stripped; all situations are scored too, to see nothing else moves.
+
+    .venv/bin/python bench/tune_vague.py
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from pathlib import Path
+
+sys.modules.setdefault("tensorflow", None)  # type: ignore[arg-type]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sklearn.model_selection import StratifiedKFold  # noqa: E402
+
+from bot.answering import vague  # noqa: E402
+from bot.answering.engine import Assistant  # noqa: E402
+from bot.answering.matching import rank  # noqa: E402
+from bot.understanding import classifier as clf  # noqa: E402
+from bot.understanding import narrative  # noqa: E402
+
+WORD_LIMITS = (-1, 0, 1, 2, 3, 4)   # -1: only the classifier's vague_situation label asks
+MODES = ("whole", "sentences", "strip")
+
+
+def main() -> None:
+    assistant = Assistant()
+    analyser = assistant.analyser
+    trained = analyser.classifier
+    examples = analyser.training_examples()
+    labels = [e.label for e in examples]
+    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=0).split(examples, labels)
+    asked = {k: Counter() for k in WORD_LIMITS}
+    top1 = {m: Counter() for m in MODES}
+    for n, (train_idx, test_idx) in enumerate(folds, 1):
+        print(f"fold {n}: fitting on {len(train_idx)} examples", file=sys.stderr)
+        analyser.classifier = clf.Classifier(analyser.lemmatise).fit([examples[i] for i in train_idx])
+        for i in test_idx:
+            e = examples[i]
+            if not (e.scenario or e.intent == vague.VAGUE_INTENT):
+                continue
+            kind = "vague" if e.intent == vague.VAGUE_INTENT else "situation"
+            narrative.MODE = "whole"
+            a = analyser.analyse(e.text)
+            for k in WORD_LIMITS:
+                asked[k][kind] += 1
+                asked[k][f"{kind}_asked"] += vague.is_vague(a, a.facts, max_words=k) if k >= 0 else \
+                    a.intent == vague.VAGUE_INTENT
+            if kind != "situation":
+                continue
+            asked[-1]["situation_as_rule"] += a.intent == "ask_rule"  # the cost of the rule mode
+            long = narrative.is_long(e.text)
+            if not long:  # every mode classifies a short text whole: score it once
+                best = rank(assistant.kb, a.scenario_scores, a.facts)[0].scenario.id
+                for mode in MODES:
+                    top1[mode]["all"] += 1
+                    top1[mode]["all_right"] += best == e.scenario
+                continue
+            for mode in MODES:
+                narrative.MODE = mode
+                b = analyser.analyse(e.text)
+                best = rank(assistant.kb, b.scenario_scores, b.facts)[0].scenario.id
+                top1[mode]["all"] += 1
+                top1[mode]["all_right"] += best == e.scenario
+                if long:
+                    top1[mode]["long"] += 1
+                    top1[mode]["long_right"] += best == e.scenario
+        report(asked, top1, n)
+    analyser.classifier = trained
+
+
+def report(asked: dict, top1: dict, folds: int) -> None:
+    print(f"after {folds} fold(s):")
+    print("vague openers (5-fold CV on training data):", flush=True)
+    for k in WORD_LIMITS:
+        c = asked[k]
+        name = "classifier label only" if k < 0 else f"label or <= {k} content words and no situation fact"
+        print(f"  {name:52s} vague asked {c['vague_asked']}/{c['vague']} "
+              f"(guess rate {1 - c['vague_asked'] / max(1, c['vague']):.1%}); "
+              f"situations wrongly asked {c['situation_asked']}/{c['situation']} "
+              f"({c['situation_asked'] / max(1, c['situation']):.1%})")
+    print(f"  situations read as general rule questions: {asked[-1]['situation_as_rule']}/{asked[-1]['situation']}")
+    print("long narratives, top-1 card after facts (5-fold CV on training data):")
+    for mode in MODES:
+        c = top1[mode]
+        print(f"  {mode:10s} long {c['long_right']}/{c['long']} ({c['long_right'] / max(1, c['long']):.1%}); "
+              f"all situations {c['all_right']}/{c['all']} ({c['all_right'] / max(1, c['all']):.1%})", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Answering: the answer contract, and one handler module for each kind of question."""

@@ -1,0 +1,147 @@
+"""Member-advice checks for union representatives: a short answer a rep can paste.
+
+Verdict first (Supported, Not supported, Depends on local policy) with one
+sentence of reason, then at most five clause points (each clause once), a
+"Both editions:" line only where 2014 and 2019 differ on the point, what to
+keep and where to take it. The same text is offered as ``copy_text``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.answering.context import Context
+from bot.answering.contract import Answer, WhyPoint
+from bot.answering.matching import REPORTED_FACT_WEIGHT, rank
+from bot.answering.quiz_bank import Misconception, QuizBank, QuizBankError, bank_for
+from bot.knowledge.models import LOCAL_PREFIX, Scenario
+from bot.understanding.analysis import Analysis
+
+MAX_POINTS = 5
+MAX_CHARS = 1200
+KEEP = "the member's own dated note of what happened and what was said, kept privately"
+ROUTE = (
+    "the line manager first, then an incident report if policy was breached; the union representative "
+    "throughout; the HCPC only where a registrant's own conduct is in question."
+)
+POLICE = "the police where there are threats or harassment."
+#: sources that never make a point on their own here: a press report, and the superseded edition
+#: (which gets its one "Both editions:" line instead)
+_NOT_POINTS = ("NEWS-2025", "SCoR-2014")
+_CITE = re.compile(r"\s*\((?:[^()]*?\b(?:SoR|SCoR|MDU|MPS|NHSP|HCPC|GMC|NEWS)-\d{4}[^()]*)\)")
+_EMPLOYMENT = re.compile(r"\b(disciplin\w*|sack\w*|dismiss\w*|grievance|capability|warning)\b", re.I)
+EMPLOYMENT_NOTE = (
+    "Discipline itself is an employment matter the recording guidance does not cover; "
+    "below is what it says on the substance."
+)
+_NEGATED = re.compile(r"\b(not|never|n't|without|no)\b[^.?!]{0,20}$", re.I)
+
+
+_REP = re.compile(
+    r"\b(union rep|rep here|rep query|rep question|rep asking|as a rep|rep:|"
+    r"(my|our|the) members?\b(?!\s+of\b)|member (asks|wants|advice)|in my branch)",
+    re.I,
+)
+
+
+def is_rep_question(text: str) -> bool:
+    """A union representative asking about a member (clear words only; the classifier decides otherwise)."""
+    return bool(_REP.search(text))
+
+
+def spotted(bank: QuizBank, question: str) -> Misconception | None:
+    """The first misconception the rep's question describes the member acting on (not negated)."""
+    for m in bank.misconceptions.values():
+        for pattern in m.spotted_by:
+            for hit in re.finditer(pattern, question, re.I):
+                if not _NEGATED.search(question[: hit.start()]):
+                    return m
+    return None
+
+
+def _first_sentence(text: str) -> str:
+    bare = _CITE.sub("", text).strip()
+    return re.split(r"(?<=[.!?])\s+", bare)[0]
+
+
+def _points(ctx: Context, card: Scenario, lead: list[str], with_card: bool = True) -> list[WhyPoint]:
+    by_cite = {p.cite: p.point for p in card.why}
+    out: list[WhyPoint] = []
+    for cite in dict.fromkeys(lead + (card.citations if with_card else [])):
+        clause = ctx.kb.clause(cite)
+        if cite.startswith(LOCAL_PREFIX) or clause is None or clause.source in _NOT_POINTS:
+            continue
+        out.append(ctx.why_point(cite, by_cite.get(cite) or clause.summary))
+    return out[:MAX_POINTS]
+
+
+def _edition(ctx: Context, bank: QuizBank, card: Scenario, question: str, cites: list[str]) -> str | None:
+    """One line, only where the card itself weighs the 2014 wording or the rep asks about it."""
+    asked = "2014" in question
+    for entry in bank.editions.values():
+        clause = ctx.kb.clause(entry.clause)
+        if entry.clause in card.citations or (asked and clause and set(clause.successor) & set(cites)):
+            return entry.clause
+    return None
+
+
+def _compose(
+    verdict: str,
+    reason: str,
+    points: list[WhyPoint],
+    edition: str | None,
+    bank: QuizBank,
+    keep: str,
+    route: str,
+    employment: bool = False,
+) -> str:
+    lines = [f"{verdict}: {reason}"] + ([EMPLOYMENT_NOTE] if employment else []) + ["Guidance:"]
+    lines += [f"- {p.cite}: {p.point}" for p in points]
+    if edition:
+        lines.append(f"Both editions: {bank.editions[edition].line} ({edition})")
+    lines.append(f"Keep: {keep}.")
+    lines.append(f"Take it to: {route}")
+    return "\n".join(lines)
+
+
+def member_advice(ctx: Context, question: str, analysis: Analysis) -> Answer:
+    """The member's position, verdict first, for the situation the rep describes."""
+    ranked = rank(ctx.kb, analysis.scenario_scores, analysis.facts, REPORTED_FACT_WEIGHT)
+    card = ranked[0].scenario
+    try:
+        bank = bank_for(ctx.kb)
+    except QuizBankError:
+        return ctx.info(
+            question,
+            "error",
+            "check_member_advice",
+            "Member advice is unavailable: its material failed its checks (run `python -m bot knowledge check`).",
+            analysis.intent_score,
+        )
+    position = bank.positions[card.id]
+    wrong = spotted(bank, question)
+    if wrong:
+        verdict, reason, lead = "Not supported", _first_sentence(wrong.why_wrong), list(wrong.refuted_by)
+    else:
+        verdict, reason, lead = position.verdict, position.reason, []
+    # a card the misconception does not fit is only a rough match: its points would be off the subject
+    points = _points(ctx, card, lead, with_card=not wrong or card.id in wrong.fits)
+    edition = _edition(ctx, bank, card, question, [p.cite for p in points])
+    keep = KEEP + (f"; {position.keep}" if position.keep else "")
+    route = position.route or ROUTE
+    harassment = any("harassment" in ctx.kb.clause(p.cite).topics for p in points)
+    if harassment and "police" not in route:
+        route = f"{route.rstrip('.')}; {POLICE}"
+    employment = bool(_EMPLOYMENT.search(question))
+    text = _compose(verdict, reason, points, edition, bank, keep, route, employment)
+    while len(text) > MAX_CHARS and len(points) > 2:  # keep it short enough to paste
+        points = points[:-1]
+        text = _compose(verdict, reason, points, edition, bank, keep, route, employment)
+    ans = ctx.info(question, "clause", "check_member_advice", text, analysis.intent_score)
+    ans.title = "Member advice check"
+    ans.scenario = card.id
+    ans.why = points + ([ctx.why_point(edition, bank.editions[edition].line)] if edition else [])
+    ans.record = [keep[0].upper() + keep[1:] + "."]
+    ans.escalate = route[0].upper() + route[1:]
+    ans.copy_text = text
+    return ans

@@ -1,0 +1,1 @@
+"""Serving the core: the command line and the chat page server."""

@@ -1,0 +1,1 @@
+"""Understanding a message: cleaning, the spaCy pipeline, the classifier, clause references."""

@@ -1,0 +1,84 @@
+"""From a message to an :class:`Analysis`: the intent, each scenario's score, the facts
+mentioned and any clause references. No wording of answers happens here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.knowledge.models import KnowledgeBase
+from bot.understanding import classifier as clf
+from bot.understanding import narrative, pipeline
+from bot.understanding.references import references, unknown_references
+from bot.understanding.text import about_recording
+
+OFF_TOPIC_SURE = 0.5
+CLAUSE_WINS_BELOW = 0.7
+VAGUE = "vague_situation"  # an opener too thin to pick a situation (bot/answering/vague.py)  # a clause number wins over a situation unless the situation is this clear
+
+
+@dataclass
+class Analysis:
+    text: str
+    intent: str
+    intent_score: float
+    scenario_scores: dict[str, float]
+    facts: dict[str, list[str]]
+    refs: list[str] = field(default_factory=list)
+
+
+class Analyser:
+    """The spaCy pipeline, the fact extractor and the classifier, loaded once."""
+
+    def __init__(self, kb: KnowledgeBase):
+        self.kb = kb
+        self.nlp = pipeline.load(kb.facts)
+        self.extractor = pipeline.FactExtractor(self.nlp)
+        digest = clf.data_digest(extra=pipeline.patterns_digest(kb.facts) + kb.version)
+        self.classifier = clf.load_or_train(self.lemmatise, digest, examples=self.training_examples)
+        self.model_version = digest
+
+    def training_examples(self) -> list[clf.Example]:
+        """The NLU files' examples plus each card's own title and summary."""
+        cards = [
+            clf.Example(text, clf.SITUATION, s.id) for s in self.kb.scenarios.values() for text in (s.title, s.summary)
+        ]
+        return clf.load_examples() + cards
+
+    def lemmatise(self, text: str) -> str:
+        return self.extractor.lemmas(self.extractor.doc(text.lower()))
+
+    def facts(self, text: str) -> dict[str, list[str]]:
+        return self.extractor.facts(self.extractor.doc(text)) if text else {}
+
+    def analyse(self, text: str) -> Analysis:
+        ranked = self.classifier.rank(text)
+        intents: dict[str, float] = {}
+        scenarios: dict[str, float] = {}
+        for label, p in ranked:
+            if label.startswith(clf.SCENARIO_PREFIX):
+                scenarios[label[len(clf.SCENARIO_PREFIX) :]] = p
+                intents[clf.SITUATION] = intents.get(clf.SITUATION, 0.0) + p
+            else:
+                intents[label] = intents.get(label, 0.0) + p
+        top, score = ranked[0]
+        # the single best label decides: summing 29 scenario shares would drown every other intent
+        intent = clf.SITUATION if top.startswith(clf.SCENARIO_PREFIX) else top
+        facts = self.facts(text)
+        if intent == clf.SITUATION and not about_recording(text, facts):
+            # every situation in scope involves a recording; without one, only a clear match counts
+            best_other = next(((label, p) for label, p in ranked if not label.startswith(clf.SCENARIO_PREFIX)), None)
+            if score < OFF_TOPIC_SURE and best_other and best_other[0] == "out_of_scope":
+                intent, score = "out_of_scope", max(best_other[1], 1 - score)
+        if intent == clf.SITUATION:  # a long, worried message: keep the situation words in view
+            scenarios = narrative.scenario_scores(text, self.classifier.rank, clf.SCENARIO_PREFIX) or scenarios
+        if intent == VAGUE and not about_recording(text, facts):
+            # a vague opener is vague about a recording; with none, take the next reading
+            intent, score = next(
+                ((label, p) for label, p in ranked if not label.startswith(clf.SCENARIO_PREFIX) and label != VAGUE),
+                (intent, score),
+            )
+        refs = references(text, self.kb)
+        if (refs or unknown_references(text, self.kb)) and intent in (clf.SITUATION, "out_of_scope", "inform"):
+            if intents.get(clf.SITUATION, 0) < CLAUSE_WINS_BELOW:
+                intent, score = "ask_clause", max(score, 0.6)
+        return Analysis(text, intent, score, scenarios, facts, refs)

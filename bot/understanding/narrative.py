@@ -1,0 +1,69 @@
+"""Long, worried messages: the situation words get drowned by how the person feels.
+
+Two ways to keep the situation in view were measured by cross-validation on the
+training data (bench/tune_vague.py); ``MODE`` keeps the one that worked:
+
+- "sentences": score each sentence on its own as well as the whole message, and
+  combine the scenario scores weighted by how much each part looks like a situation;
+- "strip": drop feeling and hedging words before classifying.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+MODE = "whole"  # 5-fold CV on long training texts: whole 70/77, sentences 70/77, strip 69/77: no gain
+MIN_WORDS = 25  # shorter messages are classified whole
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+|\s+-\s+")
+_WORDS = re.compile(r"\S+")
+_FEELINGS = re.compile(
+    r"\b(i'?m|i am|i feel|feeling|i felt|honestly|to be honest|really|so|very|a bit|quite|just|genuinely|"
+    r"worried|anxious|stressed|scared|panicking|panicked|flustered|upset|awful|terrible|mortified|nervous|"
+    r"uncomfortable|shaken|rattled|overwhelmed|froze|sorry|long one|not sure|unsure|i think|i don'?t know|"
+    r"what should i have done|i want to do the right thing|at my wits'? end|dreading|emotional|betrayed)\b",
+    re.I,
+)
+
+Ranker = Callable[[str], list[tuple[str, float]]]
+
+
+def is_long(text: str) -> bool:
+    return len(_WORDS.findall(text)) >= MIN_WORDS
+
+
+def sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE.split(text) if len(_WORDS.findall(s.strip())) >= 3]
+
+
+def strip_feelings(text: str) -> str:
+    return " ".join(_FEELINGS.sub(" ", text).split())
+
+
+def scenario_scores(text: str, rank: Ranker, prefix: str, mode: str | None = None) -> dict[str, float] | None:
+    """Scenario scores for a long text under ``mode``; None means classify the text whole."""
+    mode = mode or MODE
+    if mode == "whole" or not is_long(text):
+        return None
+    if mode == "strip":
+        return _scenarios(rank(strip_feelings(text)), prefix)
+    parts = [text] + sentences(text)
+    if len(parts) < 3:  # one sentence: nothing to separate
+        return None
+    combined: dict[str, float] = {}
+    total_weight = 0.0
+    for part in parts:
+        scores = _scenarios(rank(part), prefix)
+        weight = sum(scores.values())  # a sentence of feelings carries little situation mass
+        total_weight += weight
+        for sid, p in scores.items():
+            combined[sid] = combined.get(sid, 0.0) + weight * p
+    if total_weight <= 0:
+        return None
+    mass = sum(_scenarios(rank(text), prefix).values())
+    norm = sum(combined.values()) or 1.0
+    return {sid: mass * v / norm for sid, v in combined.items()}  # keep the whole text's situation mass
+
+
+def _scenarios(ranked: list[tuple[str, float]], prefix: str) -> dict[str, float]:
+    return {label[len(prefix) :]: p for label, p in ranked if label.startswith(prefix)}

@@ -1,0 +1,146 @@
+"""The project's spaCy pipeline: ``spacy.blank("en")``, a lookup lemmatiser and an
+entity ruler whose patterns come from ``knowledge/facts.yml``.
+
+No pretrained model exists offline, so matching is on word forms: each phrase
+word becomes the set of its inflections taken from the lemma lookup table
+(``film`` -> film, films, filmed, filming), compared case-insensitively. That is
+the lemma-based match Rasa's ``SpacyNLP`` gets when it loads the saved folder,
+without needing any custom component registered at load time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import spacy
+from spacy.language import Language
+from spacy.matcher import Matcher
+from spacy.tokens import Doc
+
+from bot import config
+from bot.knowledge.models import FactSpec
+
+STAMP = "patterns.sha256"
+POSSESSIVE = frozenset({"'s", "’s", "'"})
+
+
+def _inflections() -> dict[str, set[str]]:
+    """lemma -> the word forms that lemmatise to it (from spacy-lookups-data)."""
+    import spacy_lookups_data  # a build-time dependency, never needed to answer
+    import srsly
+
+    data = Path(spacy_lookups_data.__file__).parent / "data" / "en_lemma_lookup.json.gz"
+    forms: dict[str, set[str]] = defaultdict(set)
+    for word, lemma in srsly.read_gzip_json(data).items():
+        if word.isalpha() and word.islower():
+            forms[lemma.lower()].add(word)
+    return forms
+
+
+def _lemmatiser_lookups():
+    from spacy.lookups import load_lookups
+
+    return load_lookups("en", ["lemma_lookup"])
+
+
+def patterns(facts: dict[str, FactSpec], forms: dict[str, set[str]] | None = None) -> list[dict]:
+    """Entity-ruler patterns: label = fact name, id = canonical value."""
+    nlp = spacy.blank("en")
+    lookup = _lemmatiser_lookups().get_table("lemma_lookup")
+    forms = forms if forms is not None else _inflections()
+    out: list[dict[str, Any]] = []
+    for fact in facts.values():
+        for value in fact.values.values():
+            for phrase in value.phrases:
+                tokens: list[dict[str, Any]] = []
+                for tok in nlp.make_doc(phrase.lower()):
+                    lemma = lookup.get(tok.text, tok.text).lower()
+                    # only a word written in its base form stands for its inflections:
+                    # "film" catches "filming", but "screening" must not catch "screen"
+                    variants = sorted({tok.text} | (forms.get(tok.text, set()) if lemma == tok.text else set()))
+                    tokens.append({"LOWER": {"IN": variants}} if len(variants) > 1 else {"LOWER": tok.text})
+                if tokens:
+                    out.append({"label": fact.name, "pattern": tokens, "id": value.value})
+    return out
+
+
+def patterns_digest(facts: dict[str, FactSpec]) -> str:
+    spec = {f.name: {v.value: list(v.phrases) for v in f.values.values()} for f in facts.values()}
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
+
+
+def build(facts: dict[str, FactSpec], out: Path | None = None) -> Language:
+    """Build the pipeline; save it to ``out`` (a folder SpacyNLP loads by path) if given."""
+    nlp = spacy.blank("en")
+    lemmatizer: Any = nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+    lemmatizer.initialize(lookups=_lemmatiser_lookups())
+    ruler: Any = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "LOWER", "overwrite_ents": True})
+    ruler.add_patterns(patterns(facts))
+    nlp.meta["name"] = "recording_guidance"
+    nlp.meta["description"] = "Blank English pipeline with lookup lemmas and fact patterns from knowledge/facts.yml"
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        nlp.to_disk(out)
+        (out / STAMP).write_text(patterns_digest(facts))
+    return nlp
+
+
+def is_current(facts: dict[str, FactSpec], folder: Path | None = None) -> bool:
+    stamp = (folder or config.settings().spacy_model) / STAMP
+    return stamp.is_file() and stamp.read_text().strip() == patterns_digest(facts)
+
+
+def load(facts: dict[str, FactSpec], folder: Path | None = None) -> Language:
+    """The saved pipeline when it matches the facts, else a fresh in-memory build."""
+    folder = folder or config.settings().spacy_model
+    if is_current(facts, folder):
+        return spacy.load(folder)
+    return build(facts)
+
+
+class FactExtractor:
+    """Finds every fact mention, overlapping ones included (the ruler keeps one per span)."""
+
+    def __init__(self, nlp: Language):
+        self.nlp = nlp
+        self.matcher = Matcher(nlp.vocab)
+        ruler: Any = nlp.get_pipe("entity_ruler")
+        grouped: dict[str, list] = defaultdict(list)
+        for p in ruler.patterns:
+            grouped[f"{p['label']}={p['id']}"].append(p["pattern"])
+        for key, pats in grouped.items():
+            self.matcher.add(key, pats)
+
+    def doc(self, text: str) -> Doc:
+        return self.nlp(text)
+
+    def facts(self, doc: Doc) -> dict[str, list[str]]:
+        """fact -> canonical values, in order of first mention."""
+        found: dict[str, list[str]] = defaultdict(list)
+        matches = sorted(self.matcher(doc), key=lambda m: m[1])
+        keys = [self.nlp.vocab.strings[m[0]] for m in matches]
+        # "the patient's aunt": the patient only names whose aunt it is, the aunt is the one acting
+        person_starts = {m[1] for m, k in zip(matches, keys) if k.startswith("who=") and k != "who=patient"}
+        spans = [(k.split("=", 1)[0], m[1], m[2]) for m, k in zip(matches, keys)]
+        for (_match_id, start, end), key in zip(matches, keys):
+            fact, value = key.split("=", 1)
+            # "mother-in-law" is not a "mother": a longer phrase of the same fact wins
+            if any(f == fact and s <= start and end <= e and (s, e) != (start, end) for f, s, e in spans):
+                continue
+            if (
+                key == "who=patient"
+                and end < len(doc)
+                and doc[end].text in POSSESSIVE
+                and person_starts & {end + 1, end + 2}
+            ):
+                continue
+            if value not in found[fact]:
+                found[fact].append(value)
+        return dict(found)
+
+    def lemmas(self, doc: Doc) -> str:
+        return " ".join(t.lemma_.lower() if t.lemma_ else t.lower_ for t in doc if not t.is_space)

@@ -1,0 +1,90 @@
+"""General rule questions, vague openers, family words and long worried messages,
+as a member of staff would meet them (issue 17)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.answering.engine import HANDLERS
+
+
+@pytest.mark.parametrize("text", [
+    "is it against the law for a patient to tape us without saying so",
+    "would a photo taken by a relative need writing up in the health record",
+    "can I tell a patient they have to wipe footage of me off their mobile",
+    "in general are patients permitted to video their own radiotherapy",
+])
+def test_rule_question_gets_the_rule_its_clauses_and_the_situations_not_a_script(assistant, text):
+    a = assistant.ask(text)
+    assert a.kind == "rule" and a.intent == "ask_rule"
+    assert not a.do_now and not a.say  # no scenario script for a general question
+    card = assistant.kb.scenarios[a.scenario]
+    # the rule is the card's own why points, word for word, so never stronger than its clauses
+    assert a.why[0].point == card.why[0].point and a.why[0].cite == card.why[0].cite
+    assert card.why[0].point in a.text
+    assert a.record == [r.replace("[INCIDENT SYSTEM]", assistant.kb.policy.incident_system)
+                        for r in card.record] if assistant.kb.policy else card.record
+    scenarios = [o.scenario for o in a.options]
+    assert scenarios[0] == card.id and len(scenarios) == 3 and all(scenarios)
+    reply = a.to_dict()["reply"]
+    assert "Record:" in reply and card.title in reply
+
+
+def test_rule_question_intent_has_its_handler():
+    assert "ask_rule" in HANDLERS
+
+
+def test_choosing_a_situation_from_a_rule_answer_gives_its_script(assistant):
+    rule = assistant.ask("as a rule may relatives film an x-ray while it is being taken")
+    chosen = assistant.ask(rule.question, scenario=rule.options[0].scenario)
+    assert chosen.kind == "answer" and chosen.do_now
+
+
+@pytest.mark.parametrize("text", ["videoing again!", "mobile out in bay 4", "is this ok? camera out", "photos??"])
+def test_vague_opener_gets_one_question_with_buttons_never_a_card(assistant, text):
+    a = assistant.ask(text)
+    assert a.kind == "clarify" and a.clarify_fact in ("who", "what", "stage", "where", "how")
+    assert a.options and all(o.fact == a.clarify_fact and o.value for o in a.options)
+    assert not a.do_now and not a.why
+
+
+def test_answering_the_vague_question_moves_on_without_a_second_question(assistant):
+    first = assistant.ask("someone's videoing")
+    pick = first.options[0]
+    follow = assistant.ask(first.question, facts={pick.fact: [pick.value]}, allow_clarify=False)
+    assert follow.kind in ("answer", "not_sure")
+
+
+def test_a_clear_short_situation_is_still_answered(assistant):
+    a = assistant.ask("dad filming the baby scan")
+    assert a.kind == "answer" and a.scenario == "obstetric-scan-recording"
+
+
+@pytest.mark.parametrize("text, who", [
+    ("the patient's aunt keeps filming while we position him", "relative"),
+    ("her nan is taking photos in the x-ray room", "relative"),
+    ("his grandad is videoing the scan", "relative"),
+    ("pt's mother-in-law recording the results chat", "relative"),
+])
+def test_family_words_are_the_companion_not_the_patient(assistant, text, who):
+    facts = assistant.analyse(text).facts
+    assert facts.get("who") == [who]
+
+
+def test_the_patients_own_phone_still_means_the_patient(assistant):
+    assert assistant.analyse("the patient's phone is recording the scan").facts.get("who") == ["patient"]
+
+
+def test_relatives_photo_at_the_end_of_a_course_needs_no_stage_question(assistant):
+    a = assistant.ask("his granddaughter wants a photo of him with the radiographers now his course of "
+                      "radiotherapy is over, end of treatment today")
+    assert a.kind == "answer" and a.scenario == "radiotherapy-team-photo"
+    assert a.facts.get("stage") == ["after"]
+
+
+def test_a_long_worried_message_still_finds_the_situation(assistant):
+    text = ("Sorry, I'm really shaken and not sure I did the right thing. I was so anxious the whole time and I "
+            "keep going over it in my head. While I was positioning the patient for her chest x-ray her husband "
+            "started filming us on his phone without asking anyone. I feel terrible about it.")
+    a = assistant.ask(text)
+    assert a.kind == "answer" and a.scenario == "companion-filming-setup"
