@@ -111,7 +111,7 @@ def test_email_addresses(email):
     assert redact(f"email {email} now") == "email [EMAIL] now"
 
 
-@pytest.mark.parametrize("postcode", ["SW1A 1AA", "M1 1AE", "B33 8TH", "CR2 6XH", "DN55 1PT", "sw1a 1aa", "EC1A1BB"])
+@pytest.mark.parametrize("postcode", ["SW1A 1AA", "M1 1AE", "B33 8TH", "CR2 6XH", "DN55 1PT", "sw1a 1aa", "EC1A1BB", "pl4 9st", "m1 1st", "ls11 4th"])
 def test_uk_postcodes(postcode):
     assert redact(f"lives at {postcode}, near") == "lives at [POSTCODE], near"
 

@@ -148,9 +148,23 @@ class _PostcodeRecognizer(PatternRecognizer):
         )
 
     def invalidate_result(self, pattern_text: str) -> bool | None:
-        # "b12 2nd" in lower case is vitamin B12 and an ordinal, not SW1A 1AA.
-        tail = pattern_text[-3:]
-        return pattern_text.islower() and tail[1:] in {"st", "nd", "rd", "th"}
+        # "b12 2nd" in lower case is vitamin B12 and an ordinal, not a postcode;
+        # anything else ("pl4 9st", "m1 1st") is kept as one: missing a postcode
+        # costs more than blanking a vitamin.
+        if not pattern_text.islower():
+            return False
+        outward, _, inward = pattern_text.replace("\t", " ").replace("-", " ").partition(" ")
+        if not inward:
+            outward, inward = pattern_text[:-3], pattern_text[-3:]
+        return outward in _VITAMINS and inward == _ordinal(int(inward[0]))
+
+
+_VITAMINS = {"b1", "b2", "b3", "b5", "b6", "b7", "b9", "b12", "d2", "d3", "k1", "k2"}
+
+
+def _ordinal(n: int) -> str:
+    suffix = {1: "st", 2: "nd", 3: "rd"}.get(n, "th")
+    return f"{n}{suffix}"
 
 
 def _extra_date_recognizer() -> PatternRecognizer:

@@ -23,6 +23,19 @@ def _assistant():  # noqa: ANN202 (imported lazily: the CLI's other commands mus
         raise SystemExit(EXIT_FAIL) from None
 
 
+def _question_line(line: str) -> str:
+    """One input line: plain text, or a JSON string for a question that holds line breaks."""
+    line = line.rstrip("\n")
+    if line.startswith('"'):
+        try:
+            decoded = json.loads(line)
+        except ValueError:
+            return line
+        if isinstance(decoded, str):
+            return decoded
+    return line
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
     from bot.answering.engine import parse_fact_args
 
@@ -35,7 +48,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if args.text == "-":  # JSON Lines: one question a line, model loaded once, conversation state kept
         state = None
         for line in sys.stdin:
-            line = line.rstrip("\n")
+            line = _question_line(line)
             if not line.strip():
                 continue
             answer = assistant.ask(line, facts=facts, scenario=args.scenario, state=state)
@@ -151,7 +164,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     ask = sub.add_parser("ask", help="answer a question (or '-' for one question a line from stdin)")
-    ask.add_argument("text", help="the question, or '-' to read one a line (JSON Lines out with --json)")
+    ask.add_argument(
+        "text",
+        help="the question, or '-' to read one a line (a line may be a JSON string, for a question "
+        "with line breaks; JSON Lines out with --json)",
+    )
     ask.add_argument("--json", action="store_true", help="print the answer contract as JSON")
     ask.add_argument(
         "--fact",
