@@ -219,3 +219,54 @@ def test_member_advice_gives_the_verdict_briefly_citing_each_clause_once(assista
     assert len(in_reply) == len(set(in_reply)) == len(cited)  # the chat shows each clause once too
     assert text.count("Both editions:") <= 1 and (("Both editions:" in text) == any(c.startswith("SCoR-2014") for c in cited))
     assert a.record and a.escalate and a.escalate.rstrip(".").lower() in text.lower()
+
+
+def _break_misconception(d, **change) -> None:
+    d["misconceptions"][0].update(change)
+
+
+@pytest.mark.parametrize("file, change, expected", [
+    ("scenarios/phone-in-mri.yml", lambda d: d["quiz"].update(vignettes=["Use when a phone goes into the MR room."]),
+     "knowledge/scenarios/phone-in-mri.yml: entry 'phone-in-mri': field 'quiz.vignettes[1]': "
+     "a vignette is a scene, not the card's 'Use when ...' summary"),
+    ("scenarios/phone-in-mri.yml", lambda d: d.pop("quiz"),
+     "knowledge/scenarios/phone-in-mri.yml: entry 'phone-in-mri': field 'quiz': missing field (topic and 1-3 vignettes)"),
+    ("misconceptions.yml", lambda d: _break_misconception(d, refuted_by=["SoR-2019 5.10"]),
+     "knowledge/misconceptions.yml: entry 'ask-to-delete': field 'refuted_by[1]': 'SoR-2019 5.10' is not cited in why_wrong"),
+    ("misconceptions.yml", lambda d: _break_misconception(d, fits=["no-such-card"]),
+     "knowledge/misconceptions.yml: entry 'ask-to-delete': field 'fits[1]': unknown scenario 'no-such-card'"),
+    ("misconceptions.yml", lambda d: _break_misconception(d, spotted_by=["(unclosed"]),
+     "knowledge/misconceptions.yml: entry 'ask-to-delete': field 'spotted_by[1]': "
+     "bad regular expression: missing ), unterminated subpattern at position 0"),
+    ("misconceptions.yml", lambda d: d["misconceptions"].append(dict(d["misconceptions"][0])),
+     "knowledge/misconceptions.yml: entry 'ask-to-delete': field 'id': duplicate id"),
+    ("misconceptions.yml", lambda d: d["misconceptions"].append("just a sentence"),
+     "knowledge/misconceptions.yml: entry 'misconceptions[{n}]': must be a mapping"),
+    ("misconceptions.yml", lambda d: d["editions"][0].update(clause="SoR-2019 5.10"),
+     "knowledge/misconceptions.yml: entry 'SoR-2019 5.10': field 'clause': 'SoR-2019 5.10' is not a SCoR-2014 clause"),
+    ("misconceptions.yml", lambda d: d.pop("editions"),
+     "knowledge/misconceptions.yml: field 'editions': missing field (a list)"),
+    ("member_positions.yml", lambda d: d["positions"][0].update(scenario="no-such-card"),
+     "knowledge/member_positions.yml: entry 'no-such-card': field 'scenario': unknown scenario 'no-such-card'"),
+    ("member_positions.yml", lambda d: d["positions"].pop(0),
+     "knowledge/member_positions.yml: entry '{first}': field 'positions': no member position for this scenario"),
+], ids=["vignette-is-a-summary", "no-quiz", "cite-not-in-why", "fits-unknown-card",
+        "bad-regex", "duplicate-id", "not-a-mapping", "edition-not-2014", "no-editions", "position-unknown-card",
+        "position-missing"])
+def test_each_kind_of_broken_quiz_material_is_named_by_file_entry_and_field(assistant, knowledge_copy, file, change,
+                                                                            expected):
+    path = knowledge_copy / file
+    before = yaml.safe_load(path.read_text())
+    _write(path, change)
+    with pytest.raises(quiz_bank.QuizBankError) as err:
+        quiz_bank.load(assistant.kb, knowledge_copy)
+    n = len(before.get("misconceptions", [])) + 1 if isinstance(before, dict) else 0
+    first = before["positions"][0]["scenario"] if "positions" in before else ""
+    assert expected.format(n=n, first=first) in [str(p) for p in err.value.problems]
+
+
+def test_an_unreadable_quiz_file_is_named(assistant, knowledge_copy):
+    (knowledge_copy / "member_positions.yml").write_text("positions: [unclosed\n")
+    with pytest.raises(quiz_bank.QuizBankError) as err:
+        quiz_bank.load(assistant.kb, knowledge_copy)
+    assert any(str(p).startswith("knowledge/member_positions.yml: cannot read:") for p in err.value.problems)

@@ -72,3 +72,94 @@ def test_a_full_queue_makes_the_caller_write_rather_than_drop(sqlite_url: str, o
     ids = record(recorder, 15)
     recorder.close()
     assert stored_ids(sqlite_url) == set(ids)
+
+
+def test_a_write_that_fails_once_is_retried_and_kept(sqlite_url: str, outbox: Path, monkeypatch) -> None:
+    recorder = recorder_for(sqlite_url, outbox)
+    real = recorder.store.record_answer
+    calls: list[str] = []
+
+    def flaky(*args, **kwargs):
+        calls.append(kwargs["answer_id"])
+        if len(calls) == 1:
+            raise OSError("outbox disk briefly full")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(recorder.store, "record_answer", flaky)
+    monkeypatch.setattr("bot.records.recorder.time.sleep", lambda _s: None)
+    (answer_id,) = record(recorder, 1)
+    recorder.close()
+    assert calls == [answer_id, answer_id] and stored_ids(sqlite_url) == {answer_id}
+
+
+def test_a_write_that_keeps_failing_is_logged_and_the_next_answer_still_written(
+        sqlite_url: str, outbox: Path, monkeypatch, caplog) -> None:
+    recorder = recorder_for(sqlite_url, outbox)
+    real = recorder.store.record_answer
+    monkeypatch.setattr("bot.records.recorder.time.sleep", lambda _s: None)
+    monkeypatch.setattr(recorder.store, "record_answer", lambda *a, **k: (_ for _ in ()).throw(OSError("disk gone")))
+    record(recorder, 1)
+    assert recorder.flush(10)
+    monkeypatch.setattr(recorder.store, "record_answer", real)
+    (second,) = record(recorder, 1)
+    recorder.close()
+    assert "could not record" in caplog.text and stored_ids(sqlite_url) == {second}
+
+
+def test_not_sure_answers_are_also_kept_as_questions_it_could_not_answer(sqlite_url: str, outbox: Path) -> None:
+    from bot.records.models import UnansweredRecord
+
+    recorder = recorder_for(sqlite_url, outbox)
+    recorder.record({**ANSWER, "kind": "not_sure", "question": "a patient did a thing with a camera"},
+                    channel="rest", latency_ms=5.0, clarified=False, model_version="m1")
+    recorder.record(ANSWER, channel="rest", latency_ms=5.0, clarified=False, model_version="m1")
+    recorder.close()
+    engine = create_engine(sqlite_url, future=True)
+    with engine.connect() as conn:
+        kept = [r.question for r in conn.execute(select(UnansweredRecord)).all()]
+    engine.dispose()
+    assert kept == ["a patient did a thing with a camera"]
+
+
+def test_feedback_for_an_unknown_answer_says_it_was_not_stored(sqlite_url: str, outbox: Path) -> None:
+    recorder = recorder_for(sqlite_url, outbox)
+    record(recorder, 1)
+    assert recorder.feedback("no-such-answer", True, None) is False
+    recorder.close()
+
+
+def test_a_dead_writer_thread_is_replaced_and_nothing_is_lost(sqlite_url: str, outbox: Path) -> None:
+    recorder = recorder_for(sqlite_url, outbox)
+    first = record(recorder, 3)
+    recorder.close()  # the thread has stopped, as if it had died
+    assert not recorder._thread.is_alive()
+    second = record(recorder, 3)
+    recorder.close()
+    assert stored_ids(sqlite_url) == set(first + second)
+
+
+def test_feedback_the_database_refuses_is_reported_as_not_stored(sqlite_url: str, outbox: Path, monkeypatch,
+                                                                 caplog) -> None:
+    recorder = recorder_for(sqlite_url, outbox)
+    (answer_id,) = record(recorder, 1)
+    monkeypatch.setattr(recorder.store, "record_feedback", lambda *a, **k: (_ for _ in ()).throw(ValueError("bad")))
+    assert recorder.feedback(answer_id, True, None) is False
+    recorder.close()
+    assert "could not record feedback" in caplog.text
+
+
+def test_the_store_is_opened_on_the_first_record(sqlite_url: str, monkeypatch, tmp_path: Path) -> None:
+    from bot import config
+
+    monkeypatch.setenv("RECORDS_OUTBOX", str(tmp_path / "outbox.jsonl"))
+    config.reload()
+    try:
+        recorder = Recorder(sqlite_url)
+        recorder.close()  # nothing recorded yet: nothing to stop
+        ids = record(recorder, 2)
+        recorder.close()
+        assert recorder.store.outbox_path == tmp_path / "outbox.jsonl"
+    finally:
+        monkeypatch.undo()
+        config.reload()
+    assert stored_ids(sqlite_url) == set(ids)

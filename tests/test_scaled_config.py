@@ -168,3 +168,70 @@ def test_an_empty_answer_from_rasa_gives_the_clear_reply(balancer):
         handler.empty = True
     status, body = _post(port, "action-server-down")
     assert status == 503 and body[0]["text"] == scaled.UNAVAILABLE_REPLY
+
+
+# --- python -m bot.serving.scaled, as scripts/run-scaled.sh calls it ---------------------------
+
+
+def test_the_endpoints_command_writes_a_shared_redis_lock_store(capsys):
+    assert scaled.main(["endpoints", "--actions", "http://127.0.0.1:5054/webhook", "--redis", "10.0.0.7:6380"]) == 0
+    data = yaml.safe_load(capsys.readouterr().out)
+    assert data["lock_store"]["url"] == "10.0.0.7" and data["lock_store"]["port"] == 6380
+
+
+def test_the_haproxy_command_writes_the_reply_files_and_one_line_per_server(capsys, tmp_path: Path):
+    run_dir = tmp_path / "scaled"
+    assert scaled.main(["haproxy", "--run-dir", str(run_dir), "--rasa", "3@5100", "--actions", "2@5200"]) == 0
+    cfg = capsys.readouterr().out
+    assert [line.split()[2] for line in cfg.splitlines() if line.strip().startswith("server rasa")] == [
+        "127.0.0.1:5101", "127.0.0.1:5102", "127.0.0.1:5103"]
+    assert json.loads((run_dir / "unavailable.json").read_text())[0]["text"] == scaled.UNAVAILABLE_REPLY
+    assert (run_dir / "unavailable.http").read_text().startswith("HTTP/1.0 503")
+
+
+@pytest.fixture()
+def database_url(monkeypatch):
+    """Point DATABASE_URL somewhere for one test, and read the settings again after it."""
+    from bot import config
+
+    def use(url: str) -> None:
+        monkeypatch.setenv("DATABASE_URL", url)
+        config.reload()
+
+    yield use
+    monkeypatch.undo()
+    config.reload()
+
+
+def test_check_services_refuses_sqlite_for_several_servers(database_url, capsys, tmp_path: Path):
+    database_url(f"sqlite:///{tmp_path / 'one.db'}")
+    assert scaled.main(["check-services"]) == 1
+    assert "cannot start: DATABASE_URL must be PostgreSQL for several servers (got sqlite)" in capsys.readouterr().err
+
+
+def test_check_services_creates_a_missing_database_and_finds_redis(database_url, capsys):
+    from db_fixtures import require_postgres
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    base = make_url(require_postgres())
+    name = f"scaled_{time.monotonic_ns()}"
+    database_url(base.set(database=name).render_as_string(hide_password=False))
+    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        assert scaled.main(["check-services", "--redis", "127.0.0.1:6379"]) == 0, capsys.readouterr().err
+        with admin.connect() as conn:
+            assert conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": name}).scalar() == 1
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+def test_check_services_says_what_to_start_when_nothing_answers(database_url, capsys):
+    closed = free_port()  # nothing listens here
+    database_url(f"postgresql+psycopg2://postgres@127.0.0.1:{closed}/test")
+    assert scaled.main(["check-services", "--redis", f"127.0.0.1:{closed}"]) == 1
+    err = capsys.readouterr().err
+    assert f"cannot start: PostgreSQL at 127.0.0.1:{closed} is not reachable" in err
+    assert f"cannot start: Redis at 127.0.0.1:{closed} is not reachable" in err and "start redis-server" in err

@@ -38,10 +38,9 @@ DRAIN_WAIT_S = 60.0
 
 
 class Recorder:
-    def __init__(self, url: str | None = None, *, background: bool = True):
+    def __init__(self, url: str | None = None):
         self.url = url or config.database_url()
         self._store: RecordStore | None = None
-        self._background = background
         self._queue: queue.Queue[Callable[[], Any] | None] = queue.Queue(QUEUE_MAX)
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -118,9 +117,6 @@ class Recorder:
         return job
 
     def _submit(self, job: Callable[[], Any]) -> None:
-        if not self._background:
-            self._run(job)
-            return
         try:
             self._ensure_thread()
             self._queue.put_nowait(job)

@@ -1,0 +1,48 @@
+"""Long, worried messages (bot/understanding/narrative.py): the two alternatives to
+classifying a message whole, which bench/tune_vague.py measures against each other."""
+from __future__ import annotations
+
+from bot.understanding import narrative
+
+WORRIED = ("I'm honestly so worried and a bit shaken, sorry this is a long one. "
+           "I really want to do the right thing and I feel awful about how it went today. "
+           "The husband was filming the whole positioning on his phone. "
+           "I froze and I'm not sure what I should have done, I don't know.")
+
+
+def rank(text: str) -> list[tuple[str, float]]:
+    """A stand-in classifier: alone, the filming sentence is clearly a situation; inside the
+    whole worried message it is drowned and a wrong card comes first."""
+    if "filming" in text and len(text.split()) < 20:
+        return [("scenario:companion-filming-setup", 0.6), ("intent:describe_situation", 0.3)]
+    if "filming" in text:
+        return [("scenario:covert-recording-discovered", 0.35), ("scenario:companion-filming-setup", 0.25)]
+    return [("scenario:covert-recording-discovered", 0.05), ("intent:small_talk", 0.9)]
+
+
+def test_short_messages_and_the_chosen_mode_classify_the_text_whole():
+    assert narrative.MODE == "whole"
+    assert narrative.scenario_scores(WORRIED, rank, "scenario:") is None
+    assert narrative.scenario_scores("husband filming the setup", rank, "scenario:", mode="sentences") is None
+
+
+def test_sentences_mode_lets_the_situation_sentence_outweigh_the_feelings():
+    whole = dict((label.split(":")[1], p) for label, p in rank(WORRIED))
+    assert max(whole, key=whole.get) == "covert-recording-discovered"  # what classifying it whole gives
+    scores = narrative.scenario_scores(WORRIED, rank, "scenario:", mode="sentences")
+    assert scores is not None and max(scores, key=scores.get) == "companion-filming-setup"
+    # the whole text's situation mass is kept, only shared out differently
+    assert abs(sum(scores.values()) - 0.6) < 1e-9
+
+
+def test_strip_mode_drops_feeling_and_hedging_words():
+    stripped = narrative.strip_feelings(WORRIED)
+    assert "husband was filming the whole positioning" in stripped
+    assert not {"worried", "honestly", "awful", "froze"} & set(stripped.lower().replace(",", " ").split())
+    assert narrative.scenario_scores(WORRIED, rank, "scenario:", mode="strip") == {
+        "covert-recording-discovered": 0.35, "companion-filming-setup": 0.25}  # still long: still drowned here
+
+
+def test_one_long_sentence_has_nothing_to_separate():
+    one = " ".join(["the husband kept filming"] * 8)
+    assert narrative.is_long(one) and narrative.scenario_scores(one, rank, "scenario:", mode="sentences") is None
