@@ -9,6 +9,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -31,7 +32,7 @@ sys.modules.setdefault("tensorflow", None)  # the core never needs it; keeps tes
 # Nothing a test starts may report to Rasa's telemetry or Sentry (scripts/run.sh sets this itself).
 os.environ["RASA_TELEMETRY_ENABLED"] = "false"
 
-pytest_plugins = ["db_fixtures"]
+pytest_plugins = ["db_fixtures", "browser_support"]
 
 # Skips that are right even under CI=true (none today). Any other skip under CI fails the run:
 # a check that silently did not run is worse than one that failed.
@@ -105,9 +106,53 @@ def knowledge_copy(tmp_path: Path) -> Path:
 
 
 def free_port() -> int:
+    """A port free now, for servers that cannot choose their own (Rasa, the action server,
+    HAProxy); the page server binds port 0 and says which port it got (``start_page``)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+_PAGE_ANNOUNCED = re.compile(r"Chat page on http://[^/\s]+:(\d+)/")
+
+
+def announced_page_port(log: Path, proc: subprocess.Popen, timeout: float = 60) -> int:
+    """The port the page server bound, from the line it prints when it is listening."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = _PAGE_ANNOUNCED.search(log.read_text(errors="replace")) if log.exists() else None
+        if found:
+            return int(found[1])
+        if proc.poll() is not None:
+            raise RuntimeError(f"the page server exited early:\n{log.read_text()[-3000:] if log.exists() else ''}")
+        time.sleep(0.05)
+    raise RuntimeError(f"the page server did not say where it listens in {timeout}s")
+
+
+def start_page(rasa_url: str, log: Path, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
+    """``python -m bot web`` on a port it binds itself (``--port 0``): the page's URL once it answers."""
+    env = dict(env or os.environ, WEB_QUIET="1")
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "web", "--port", "0", "--rasa", rasa_url], cwd=REPO,
+                            env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        url = f"http://127.0.0.1:{announced_page_port(log, proc)}"
+        wait_for(url + "/health", proc, log, timeout=30)
+    except BaseException:
+        stop_process(proc)
+        raise
+    return proc, url
+
+
+def stop_process(proc: subprocess.Popen) -> None:
+    """Stop a server started in its own session, and anything it started."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
 
 
 def quiz_answer_key(kb: Any, answer: dict[str, Any]) -> int:
@@ -189,11 +234,14 @@ def serve_bot(work: Path, database_url: str) -> Iterator[dict[str, Any]]:
         if IN_CI:
             pytest.fail("models/assistant.tar.gz is missing: run `make train` (make test does)")
         pytest.skip("no trained model: run `make train`")
-    rasa_port, actions_port, web_port, own_web_port = free_port(), free_port(), free_port(), free_port()
+    rasa_port, actions_port = free_port(), free_port()
     var = work / "var"
+    # The page the browser tests use is started first, on a port it binds itself, so that
+    # Rasa can be told to accept that page's origin (CORS).
+    page_proc, page_url = start_page(f"http://127.0.0.1:{rasa_port}", work / "page.log")
+    web_port = int(page_url.rsplit(":", 1)[1])
     env = dict(os.environ, ASSISTANT_VAR_DIR=str(var), DATABASE_URL=database_url,
-               RASA_PORT=str(rasa_port), ACTIONS_PORT=str(actions_port), WEB_PORT=str(own_web_port),
-               # the page the browser tests start themselves, on web_port
+               RASA_PORT=str(rasa_port), ACTIONS_PORT=str(actions_port), WEB_PORT="0",  # run.sh's own page too
                CORS_ORIGINS=f"http://127.0.0.1:{web_port} http://localhost:{web_port}", WEB_QUIET="false")
     for name in ("RASA_TELEMETRY_ENABLED", "BIND_HOST", "ACTION_SERVER_TOKEN", "REQUEST_MAX_SIZE"):
         env.pop(name, None)  # run.sh must set these itself
@@ -207,10 +255,12 @@ def serve_bot(work: Path, database_url: str) -> Iterator[dict[str, Any]]:
         rest = f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook"
         warm_up(rest, proc, run_log)
         yield {"rest": f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook", "rasa_port": rasa_port,
-               "actions_port": actions_port, "web_port": web_port, "page_port": own_web_port,
+               "actions_port": actions_port, "web_port": web_port, "page": page_url,
+               "page_port": announced_page_port(logs["web"], proc),
                "database_url": database_url,
                "logs": logs, "work": work, "var": var, "env": env, "pid": proc.pid}
     finally:
+        stop_process(page_proc)
         try:
             proc.send_signal(signal.SIGTERM)  # run.sh stops its servers; their log pipes then end
             proc.wait(timeout=30)

@@ -8,13 +8,7 @@ tests skip on a developer machine and FAIL under CI=true.
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -22,18 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_support import AXE, LIBRARY_CSS, missing
+from conftest import start_page, stop_process  # tests/ is on sys.path
 
 from bot.answering.small_talk import RESET_WORDS
 
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-LIBRARY_CSS = REPO / "web" / "node_modules" / "nhsuk-frontend" / "dist" / "nhsuk" / "nhsuk-frontend.min.css"
-AXE = REPO / "web" / "node_modules" / "axe-core" / "axe.min.js"
 # Screenshots are test output (results/ is not tracked); docs/screenshot-answer.png is updated by hand.
 SCREENSHOTS = REPO / "results" / "screenshots"
 SCREENSHOT_MAX_BYTES = 400 * 1024
@@ -47,16 +37,6 @@ TIMEOUT_MS = 120_000  # a wait, not a limit: the machine running the tests may b
 PHONE = {"width": 390, "height": 844}
 
 
-def _missing(reason: str) -> None:
-    if IN_CI:
-        pytest.fail(f"{reason} (CI=true: the browser tests must run)", pytrace=False)
-    pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _get(url: str) -> tuple[int, dict[str, str], bytes]:
@@ -67,85 +47,27 @@ def _get(url: str) -> tuple[int, dict[str, str], bytes]:
         return exc.code, dict(exc.headers), exc.read()
 
 
-def _start_web(port: int, rasa_url: str, log: Path) -> subprocess.Popen:
-    env = dict(os.environ, WEB_QUIET="1")
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "web", "--port", str(port), "--rasa", rasa_url],
-                            cwd=REPO, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the web server exited early:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
-                return proc
-        except OSError:
-            time.sleep(0.1)
-    _stop(proc)
-    raise RuntimeError(f"the web server did not start:\n{log.read_text()[-3000:]}")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
 
 
 # ---------------------------------------------------------------------- fixtures
 
 @pytest.fixture(scope="module")
-def web(running_bot, tmp_path_factory) -> Iterator[str]:
-    """The chat page (python -m bot web) on the port Rasa's CORS allows, talking to the real bot."""
+def web(running_bot) -> str:
+    """The chat page (python -m bot web) whose origin Rasa's CORS allows, talking to the real bot
+    (started, and warmed up, with the bot: tests/conftest.py ``serve_bot``)."""
     if not LIBRARY_CSS.is_file():
-        _missing("nhsuk-frontend is not installed: run `npm ci --prefix web --no-audit --no-fund`")
-    port = running_bot["web_port"]
-    proc = _start_web(port, f"http://127.0.0.1:{running_bot['rasa_port']}",
-                      tmp_path_factory.mktemp("web") / "web.log")
-    # The action server loads the core on its first message: do that here, so no test waits for it.
-    warm = urllib.request.Request(running_bot["rest"], data=json.dumps({"sender": "warm-up", "message": "hello"}).encode(),
-                                  headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(warm, timeout=600):
-        pass
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        _stop(proc)
+        missing("nhsuk-frontend is not installed: run `npm ci --prefix web --no-audit --no-fund`")
+    return running_bot["page"]
 
 
 @pytest.fixture(scope="module")
 def dead_web(tmp_path_factory) -> Iterator[str]:
-    """A second page whose Rasa server is not running (a port nobody listens on)."""
-    port, dead_port = _free_port(), _free_port()
-    proc = _start_web(port, f"http://127.0.0.1:{dead_port}", tmp_path_factory.mktemp("web") / "dead.log")
+    """A second page whose Rasa server is not running (port 9, discard, where nothing listens)."""
+    proc, url = start_page("http://127.0.0.1:9", tmp_path_factory.mktemp("web") / "dead.log")
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield url
     finally:
-        _stop(proc)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _missing("Playwright is not installed: .venv/bin/pip install playwright (uses the system Chromium)")
-    if not Path(CHROMIUM).is_file():
-        _missing(f"Chromium is not installed at {CHROMIUM}: apt-get install -y chromium")
-    pw = sync_playwright().start()
-    try:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-    except Exception as exc:  # a broken browser install must not look like a pass
-        pw.stop()
-        _missing(f"Chromium at {CHROMIUM} could not be started: {exc}")
-    try:
-        yield chromium
-    finally:
-        chromium.close()
-        pw.stop()
+        stop_process(proc)
 
 
 class Watched:
@@ -279,14 +201,13 @@ def test_server_headers_routes_and_no_traversal(web, running_bot):
 
 
 def test_web_command_serves_the_page_without_rasa(tmp_path):
-    port = _free_port()
-    proc = _start_web(port, "http://127.0.0.1:9", tmp_path / "web.log")  # nothing listens on port 9
+    proc, url = start_page("http://127.0.0.1:9", tmp_path / "web.log")  # nothing listens on port 9
     try:
-        status, _, body = _get(f"http://127.0.0.1:{port}/")
+        status, _, body = _get(url + "/")
         assert status == 200 and b"js/main.js" in body
-        assert json.loads(_get(f"http://127.0.0.1:{port}/config.json")[2])["rasaUrl"] == "http://127.0.0.1:9"
+        assert json.loads(_get(url + "/config.json")[2])["rasaUrl"] == "http://127.0.0.1:9"
     finally:
-        _stop(proc)
+        stop_process(proc)
 
 
 # ---------------------------------------------------------------------- the page
@@ -802,7 +723,7 @@ def test_text_contrast_meets_wcag_aa(page):
 def _axe(p: Any) -> list[dict[str, Any]]:
     """Serious or critical axe-core violations on the page as it is now (printed when there are any)."""
     if not AXE.is_file():
-        _missing("axe-core is not installed: run `npm ci --prefix web`")
+        missing("axe-core is not installed: run `npm ci --prefix web`")
     if not p.evaluate("typeof window.axe !== 'undefined'"):
         p.add_script_tag(path=str(AXE))
     result = p.evaluate("axe.run(document, {resultTypes: ['violations']})")

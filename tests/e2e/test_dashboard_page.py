@@ -12,29 +12,19 @@ import io
 import json
 import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_support import AXE, LIBRARY_CSS, missing
+from conftest import start_page, stop_process  # tests/ is on sys.path
 from sqlalchemy import update
 
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-LIBRARY_CSS = REPO / "web" / "node_modules" / "nhsuk-frontend" / "dist" / "nhsuk" / "nhsuk-frontend.min.css"
-AXE = REPO / "web" / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOT = REPO / "results" / "screenshots" / "dashboard.png"
 TOKEN = "browser-test-dashboard-token-42"
 MARKUP = '<img src=x onerror=alert(1)><script>alert(2)</script>'
@@ -42,43 +32,8 @@ TIMEOUT_MS = 30_000
 SIGNED_IN = re.compile(r"/dashboard\?from=\d{4}-\d\d-\d\d&to=")  # the page puts its range in the address
 
 
-def _missing(reason: str) -> None:
-    if IN_CI:
-        pytest.fail(f"{reason} (CI=true: the browser tests must run)", pytrace=False)
-    pytest.skip(reason)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start_web(port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "web", "--port", str(port), "--rasa", "http://127.0.0.1:9"],
-                            cwd=REPO, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the web server exited early:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
-                return proc
-        except OSError:
-            time.sleep(0.1)
-    _stop(proc)
-    raise RuntimeError(f"the web server did not start:\n{log.read_text()[-3000:]}")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
 
 
 # ---------------------------------------------------------------------- fixtures
@@ -116,46 +71,24 @@ def _env(records: str, work: Path, token: str | None) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def dash(records, tmp_path_factory) -> Iterator[str]:
     if not LIBRARY_CSS.is_file():
-        _missing("nhsuk-frontend is not installed: run `npm ci --prefix web --no-audit --no-fund`")
+        missing("nhsuk-frontend is not installed: run `npm ci --prefix web --no-audit --no-fund`")
     work = tmp_path_factory.mktemp("dash")
-    port = _free_port()
-    proc = _start_web(port, _env(records, work, TOKEN), work / "web.log")
+    proc, url = start_page("http://127.0.0.1:9", work / "web.log", _env(records, work, TOKEN))
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield url
     finally:
-        _stop(proc)
+        stop_process(proc)
 
 
 @pytest.fixture(scope="module")
 def dash_off(records, tmp_path_factory) -> Iterator[str]:
     work = tmp_path_factory.mktemp("dash-off")
-    port = _free_port()
-    proc = _start_web(port, _env(records, work, None), work / "web.log")
+    proc, url = start_page("http://127.0.0.1:9", work / "web.log", _env(records, work, None))
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield url
     finally:
-        _stop(proc)
+        stop_process(proc)
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _missing("Playwright is not installed: .venv/bin/pip install playwright (uses the system Chromium)")
-    if not Path(CHROMIUM).is_file():
-        _missing(f"Chromium is not installed at {CHROMIUM}: apt-get install -y chromium")
-    pw = sync_playwright().start()
-    try:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-    except Exception as exc:  # a broken browser install must not look like a pass
-        pw.stop()
-        _missing(f"Chromium at {CHROMIUM} could not be started: {exc}")
-    try:
-        yield chromium
-    finally:
-        chromium.close()
-        pw.stop()
 
 
 class Watched:
@@ -363,7 +296,7 @@ def _axe(p: Any) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("width", [320, 1280])
 def test_axe_finds_no_serious_problems(browser, dash, width):
     if not AXE.is_file():
-        _missing("axe-core is not installed: run `npm ci --prefix web` (it is a dev dependency)")
+        missing("axe-core is not installed: run `npm ci --prefix web` (it is a dev dependency)")
     # axe is injected as an inline script, which the page's CSP rightly refuses: bypass it for this check only
     ctx = browser.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)
     ctx.set_default_timeout(TIMEOUT_MS)
