@@ -59,24 +59,9 @@ $PY -m bot.serving.scaled haproxy --bind "$BIND_HOST" --port "$LB_PORT" --action
   > "$RUN_DIR/haproxy.cfg"
 haproxy -c -q -f "$RUN_DIR/haproxy.cfg"
 
-pids=()
-stop_all() {
-  trap - INT TERM EXIT
-  echo; echo "stopping..."
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-}
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh  # wait_for, stop_all, pids
 trap stop_all INT TERM EXIT
-
-wait_for() {  # wait_for URL NAME LOG
-  for _ in $(seq 1 360); do
-    if curl -sf -o /dev/null "$1"; then return 0; fi
-    sleep 0.5
-  done
-  echo "$2 did not start within 180 s; last lines of $3:" >&2
-  tail -n 30 "$3" >&2
-  return 1
-}
 
 # supervise NAME CMD...: run CMD, restarting it when it dies (as a service manager would),
 # with its current pid in $RUN_DIR/NAME.pid so a fault test or an operator can stop it by pid.
@@ -116,12 +101,12 @@ if [ -f web/index.html ]; then
 fi
 
 for i in $(seq 1 "$ACTION_SERVERS"); do
-  wait_for "http://127.0.0.1:$((ACTIONS_BASE_PORT + i))/health" "action server $i" "$RUN_DIR/actions-$i.log"
+  wait_for "http://127.0.0.1:$((ACTIONS_BASE_PORT + i))/health" "action server $i" "$RUN_DIR/actions-$i.log" 180
 done
 for i in $(seq 1 "$RASA_SERVERS"); do
-  wait_for "http://127.0.0.1:$((RASA_BASE_PORT + i))/" "Rasa server $i" "$RUN_DIR/rasa-$i.log"
+  wait_for "http://127.0.0.1:$((RASA_BASE_PORT + i))/" "Rasa server $i" "$RUN_DIR/rasa-$i.log" 180
 done
-wait_for "http://127.0.0.1:$LB_PORT/" "HAProxy" "$RUN_DIR/haproxy.log"
+wait_for "http://127.0.0.1:$LB_PORT/" "HAProxy" "$RUN_DIR/haproxy.log" 180
 cat <<MSG
 
 The assistant is ready: $RASA_SERVERS Rasa servers and $ACTION_SERVERS action servers behind HAProxy.

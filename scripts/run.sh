@@ -16,17 +16,8 @@ export RASA_TELEMETRY_ENABLED=false
 export SQLALCHEMY_SILENCE_UBER_WARNING=1
 export PYTHONUNBUFFERED=1  # log lines reach the files as they happen
 
-# wait_for URL NAME LOG: poll until URL answers, or show the log and fail.
-wait_for() {
-  local url=$1 name=$2 log=$3
-  for _ in $(seq 1 240); do
-    if curl -sf -o /dev/null "$url"; then return 0; fi
-    sleep 0.5
-  done
-  echo "$name did not start within 120 s; last lines of $log:" >&2
-  tail -n 30 "$log" >&2
-  return 1
-}
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh  # wait_for, stop_all, pids
 
 # endpoints_file ACTIONS_PORT: endpoints.yml, pointed at another action port if needed.
 endpoints_file() {
@@ -56,12 +47,7 @@ case "$BIND_HOST" in 0.0.0.0|::|"") PROBE_HOST=127.0.0.1 ;; *) PROBE_HOST=$BIND_
 case "$PROBE_HOST" in *:*) PROBE_HOST="[$PROBE_HOST]" ;; esac
 
 ENDPOINTS=$(endpoints_file "$ACTIONS_PORT")
-pids=()
-stop_all() {
-  trap - INT TERM EXIT
-  echo; echo "stopping..."
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+on_stop() {
   if [ "$ENDPOINTS" != endpoints.yml ]; then rm -f "$ENDPOINTS"; fi
 }
 trap stop_all INT TERM EXIT

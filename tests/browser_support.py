@@ -45,3 +45,22 @@ def browser() -> Iterator[Any]:
     finally:
         chromium.close()
         pw.stop()
+
+
+class Watched:
+    """A page plus what it did: dialogs opened (and dismissed), console errors (CSP
+    violations too) and every URL it requested."""
+
+    def __init__(self, page: Any):
+        self.page = page
+        self.dialogs: list[str] = []
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+        page.on("dialog", self._dialog)
+        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+        page.on("request", lambda r: self.requests.append(r.url))
+
+    def _dialog(self, dialog: Any) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()

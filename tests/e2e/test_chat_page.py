@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_support import AXE, LIBRARY_CSS, missing
+from browser_support import AXE, LIBRARY_CSS, Watched, missing
 from conftest import start_page, stop_process  # tests/ is on sys.path
 
 from bot.answering.small_talk import RESET_WORDS
@@ -68,24 +68,6 @@ def dead_web(tmp_path_factory) -> Iterator[str]:
         yield url
     finally:
         stop_process(proc)
-
-
-class Watched:
-    """A page plus what it did: dialogs opened, console errors and every URL it requested."""
-
-    def __init__(self, page: Any):
-        self.page = page
-        self.dialogs: list[str] = []
-        self.errors: list[str] = []
-        self.requests: list[str] = []
-        page.on("dialog", self._dialog)
-        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: self.errors.append(str(e)))
-        page.on("request", lambda r: self.requests.append(r.url))
-
-    def _dialog(self, dialog: Any) -> None:
-        self.dialogs.append(dialog.message)
-        dialog.dismiss()
 
 
 def _context(browser: Any, width: int = 1024, height: int = 900, **options: Any) -> Any:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_support import AXE, LIBRARY_CSS, missing
+from browser_support import AXE, LIBRARY_CSS, Watched, missing
 from conftest import start_page, stop_process  # tests/ is on sys.path
 from sqlalchemy import update
 
@@ -88,21 +88,6 @@ def dash_off(records, tmp_path_factory) -> Iterator[str]:
         yield url
     finally:
         stop_process(proc)
-
-
-
-class Watched:
-    """A page plus what it did: dialogs opened, console errors (CSP violations too) and URLs requested."""
-
-    def __init__(self, page: Any):
-        self.page = page
-        self.dialogs: list[str] = []
-        self.errors: list[str] = []
-        self.requests: list[str] = []
-        page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
-        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: self.errors.append(str(e)))
-        page.on("request", lambda r: self.requests.append(r.url))
 
 
 @pytest.fixture()
