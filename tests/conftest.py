@@ -105,6 +105,24 @@ def knowledge_copy(tmp_path: Path) -> Path:
     return dest
 
 
+def edit_yaml(path: Path, change: Any) -> None:
+    """Load a YAML file, let ``change`` alter the data in place, write it back."""
+    import yaml
+
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+
+
+def knowledge_problems(root: Path) -> list[str]:
+    """The problems ``bot.knowledge.load`` refuses ``root`` with (it must refuse it)."""
+    from bot.knowledge import KnowledgeError, load
+
+    with pytest.raises(KnowledgeError) as err:
+        load(root)
+    return [str(p) for p in err.value.problems]
+
+
 def free_port() -> int:
     """A port free now, for servers that cannot choose their own (Rasa, the action server,
     HAProxy); the page server binds port 0 and says which port it got (``start_page``)."""

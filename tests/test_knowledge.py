@@ -4,13 +4,12 @@ refuses a broken file naming the file, the entry and the field."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 import yaml
-from conftest import IN_CI, REPO  # tests/ is on sys.path
+from conftest import IN_CI, REPO, edit_yaml, knowledge_problems  # tests/ is on sys.path
 
-from bot.knowledge import KnowledgeError, load
+from bot.knowledge import load
 
 SEEDS = REPO.parent / "shared" / "seeds"
 
@@ -96,102 +95,92 @@ def test_no_sentence_is_copied_from_the_sources(kb):
 
 # --- the validator: each rule of the schema ------------------------------------------------
 
-def _edit(path: Path, change) -> None:
-    data = yaml.safe_load(path.read_text())
-    change(data)
-    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
-
-
-def _problems(root: Path) -> list[str]:
-    with pytest.raises(KnowledgeError) as err:
-        load(root)
-    return [str(p) for p in err.value.problems]
 
 
 def test_unknown_citation_is_refused_with_file_entry_and_field(knowledge_copy):
-    _edit(knowledge_copy / "scenarios" / "phone-in-mri.yml", lambda d: d["answer"]["why"][0].update(cite="SoR-2019 9.9"))
-    assert _problems(knowledge_copy) == [
+    edit_yaml(knowledge_copy / "scenarios" / "phone-in-mri.yml", lambda d: d["answer"]["why"][0].update(cite="SoR-2019 9.9"))
+    assert knowledge_problems(knowledge_copy) == [
         "knowledge/scenarios/phone-in-mri.yml: entry 'phone-in-mri': field 'answer.why[1].cite': "
         "unknown citation 'SoR-2019 9.9'"]
 
 
 def test_a_press_report_may_not_lead_the_reasons(knowledge_copy):
-    _edit(knowledge_copy / "scenarios" / "live-streaming.yml",
+    edit_yaml(knowledge_copy / "scenarios" / "live-streaming.yml",
           lambda d: d["answer"]["why"].insert(0, {"cite": "NEWS-2025", "point": "A news story about filming."}))
-    assert _problems(knowledge_copy) == [
+    assert knowledge_problems(knowledge_copy) == [
         "knowledge/scenarios/live-streaming.yml: entry 'live-streaming': field 'answer.why[1].cite': "
         "'NEWS-2025' is a press report: lead with the guidance and cite it later"]
 
 
 def test_duplicate_clause_id_is_refused(knowledge_copy):
-    _edit(knowledge_copy / "clauses" / "SoR-2019.yml",
+    edit_yaml(knowledge_copy / "clauses" / "SoR-2019.yml",
           lambda d: d["clauses"].append(dict(d["clauses"][5])))
-    problems = _problems(knowledge_copy)
+    problems = knowledge_problems(knowledge_copy)
     assert any("clauses/SoR-2019.yml" in p and "field 'id'" in p and "duplicate id" in p for p in problems)
 
 
 def test_missing_field_is_refused(knowledge_copy):
-    _edit(knowledge_copy / "clauses" / "MPS-2013.yml", lambda d: d["clauses"][0].pop("summary"))
-    assert _problems(knowledge_copy) == [
+    edit_yaml(knowledge_copy / "clauses" / "MPS-2013.yml", lambda d: d["clauses"][0].pop("summary"))
+    assert knowledge_problems(knowledge_copy) == [
         "knowledge/clauses/MPS-2013.yml: entry 'MPS-2013': field 'summary': missing field"]
 
 
 def test_bad_date_is_refused(knowledge_copy):
-    _edit(knowledge_copy / "policy" / "department.yml", lambda d: d.update(review="next spring"))
-    problems = _problems(knowledge_copy)
+    edit_yaml(knowledge_copy / "policy" / "department.yml", lambda d: d.update(review="next spring"))
+    problems = knowledge_problems(knowledge_copy)
     assert any("policy/department.yml" in p and "field 'review'" in p and "bad date 'next spring'" in p
                for p in problems)
 
 
 def test_scenario_citing_nothing_is_refused(knowledge_copy):
-    _edit(knowledge_copy / "scenarios" / "live-streaming.yml", lambda d: d["answer"].update(why=[]))
-    assert _problems(knowledge_copy) == [
+    edit_yaml(knowledge_copy / "scenarios" / "live-streaming.yml", lambda d: d["answer"].update(why=[]))
+    assert knowledge_problems(knowledge_copy) == [
         "knowledge/scenarios/live-streaming.yml: entry 'live-streaming': field 'answer.why': scenario cites nothing"]
 
 
 def test_rule_id_used_twice_is_refused(knowledge_copy):
-    _edit(knowledge_copy / "policy" / "department.yml", lambda d: d["rules"].append(dict(d["rules"][0])))
-    problems = _problems(knowledge_copy)
+    edit_yaml(knowledge_copy / "policy" / "department.yml", lambda d: d["rules"].append(dict(d["rules"][0])))
+    problems = knowledge_problems(knowledge_copy)
     assert any("field 'id'" in p and "used twice" in p for p in problems)
 
 
 def test_section_written_as_a_number_is_refused(knowledge_copy):
     path = knowledge_copy / "clauses" / "SoR-2019.yml"
     path.write_text(path.read_text().replace('section: "5.10"', "section: 5.10", 1))
-    problems = _problems(knowledge_copy)
+    problems = knowledge_problems(knowledge_copy)
     assert any("field 'section'" in p and "must be quoted" in p for p in problems)
 
 
 def test_malformed_yaml_names_the_line(knowledge_copy):
     (knowledge_copy / "scenarios" / "phone-in-mri.yml").write_text("id: phone-in-mri\nanswer: [unclosed\n")
-    problems = _problems(knowledge_copy)
+    problems = knowledge_problems(knowledge_copy)
     assert any(p.startswith("knowledge/scenarios/phone-in-mri.yml") and "malformed YAML at line" in p
                for p in problems)
 
 
 def test_unknown_fact_value_is_refused(knowledge_copy):
-    _edit(knowledge_copy / "scenarios" / "phone-in-mri.yml", lambda d: d["facts"].update(where=["moon"]))
-    problems = _problems(knowledge_copy)
+    edit_yaml(knowledge_copy / "scenarios" / "phone-in-mri.yml", lambda d: d["facts"].update(where=["moon"]))
+    problems = knowledge_problems(knowledge_copy)
     assert any("field 'facts.where'" in p and "unknown value" in p for p in problems)
 
 
 def test_empty_record_needs_a_reason(knowledge_copy):
-    _edit(knowledge_copy / "scenarios" / "phone-in-mri.yml",
+    edit_yaml(knowledge_copy / "scenarios" / "phone-in-mri.yml",
           lambda d: d["answer"].update(record=[], record_none_reason=None))
-    problems = _problems(knowledge_copy)
+    problems = knowledge_problems(knowledge_copy)
     assert any("field 'answer.record'" in p for p in problems)
 
 
 def test_scenario_id_must_match_its_file(knowledge_copy):
-    _edit(knowledge_copy / "scenarios" / "phone-in-mri.yml", lambda d: d.update(id="mri-phone"))
-    problems = _problems(knowledge_copy)
+    edit_yaml(knowledge_copy / "scenarios" / "phone-in-mri.yml", lambda d: d.update(id="mri-phone"))
+    problems = knowledge_problems(knowledge_copy)
     assert any("must equal the file name 'phone-in-mri'" in p for p in problems)
 
 
 def test_every_problem_is_reported_at_once(knowledge_copy):
-    _edit(knowledge_copy / "clauses" / "MPS-2013.yml", lambda d: d["clauses"][0].pop("text"))
-    _edit(knowledge_copy / "policy" / "department.yml", lambda d: d.update(approved="2026-13-01"))
-    assert len(_problems(knowledge_copy)) == 2
+    edit_yaml(knowledge_copy / "clauses" / "MPS-2013.yml", lambda d: d["clauses"][0].pop("text"))
+    edit_yaml(knowledge_copy / "policy" / "department.yml", lambda d: d.update(approved="2026-13-01"))
+    assert len(knowledge_problems(knowledge_copy)) == 2
 
 
 def test_knowledge_check_command_prints_a_summary_and_fails_on_a_broken_file(knowledge_copy):
@@ -201,7 +190,7 @@ def test_knowledge_check_command_prints_a_summary_and_fails_on_a_broken_file(kno
     ok = subprocess.run([sys.executable, "-m", "bot", "knowledge", "check"], cwd=REPO, capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
     assert "clauses:   61" in ok.stdout and "SoR-2019" in ok.stdout and "local policy:" in ok.stdout
-    _edit(knowledge_copy / "scenarios" / "phone-in-mri.yml", lambda d: d["answer"]["why"][0].update(cite="XYZ 1"))
+    edit_yaml(knowledge_copy / "scenarios" / "phone-in-mri.yml", lambda d: d["answer"]["why"][0].update(cite="XYZ 1"))
     bad = subprocess.run([sys.executable, "-m", "bot", "knowledge", "check", "--dir", str(knowledge_copy)],
                          cwd=REPO, capture_output=True, text=True)
     assert bad.returncode == 1

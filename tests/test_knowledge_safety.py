@@ -8,13 +8,12 @@ import datetime as dt
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO
+from conftest import REPO, edit_yaml, knowledge_problems
 
-from bot.knowledge import KnowledgeError, load, safety
+from bot.knowledge import load, safety
 from bot.knowledge.models import scenario_lines
 
 POLICY = REPO / "knowledge" / "policy" / "department.yml"
@@ -25,16 +24,6 @@ def kb():
     return load()
 
 
-def _edit(path: Path, change) -> None:
-    data = yaml.safe_load(path.read_text())
-    change(data)
-    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
-
-
-def _problems(root: Path) -> list[str]:
-    with pytest.raises(KnowledgeError) as err:
-        load(root)
-    return [str(p) for p in err.value.problems]
 
 
 def _cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -113,22 +102,22 @@ def test_a_planted_must_over_a_should_clause_fails_the_knowledge_check(knowledge
     card.write_text(planted)
     expected = ("knowledge/scenarios/covert-recording-discovered.yml: entry 'covert-recording-discovered': "
                 "field 'answer.why[4].point': says 'must' but its clause SoR-2019 5.5 is a 'should' clause")
-    assert any(p.startswith(expected) for p in _problems(knowledge_copy))
+    assert any(p.startswith(expected) for p in knowledge_problems(knowledge_copy))
     out = _cli("knowledge", "check", "--dir", str(knowledge_copy))
     assert out.returncode == 1 and expected in out.stderr
 
 
 def test_a_cited_line_is_held_to_its_strongest_clause(knowledge_copy):
-    _edit(knowledge_copy / "scenarios" / "audio-clinical-discussion.yml",
+    edit_yaml(knowledge_copy / "scenarios" / "audio-clinical-discussion.yml",
           lambda d: d["answer"]["do_now"][1].update(text="You must keep the phone in view."))
     assert any("field 'answer.do_now[2]': says 'must' but its strongest clause SoR-2019 5.5 is a 'should'" in p
-               for p in _problems(knowledge_copy))
+               for p in knowledge_problems(knowledge_copy))
 
 
 def test_a_legal_claim_the_clause_does_not_make_fails(knowledge_copy):
-    _edit(knowledge_copy / "scenarios" / "covert-recording-discovered.yml",
+    edit_yaml(knowledge_copy / "scenarios" / "covert-recording-discovered.yml",
           lambda d: d["answer"]["why"][0].update(point="Secret recording by a patient is illegal."))
-    assert any("field 'answer.why[1].point': legal word 'illegal'" in p for p in _problems(knowledge_copy))
+    assert any("field 'answer.why[1].point': legal word 'illegal'" in p for p in knowledge_problems(knowledge_copy))
 
 
 def test_no_card_calls_a_recording_illegal_or_unlawful(kb):
@@ -145,20 +134,20 @@ def test_no_card_tells_staff_to_take_a_phone_delete_a_recording_or_refuse_care(k
 
 
 def test_a_card_line_telling_staff_to_confiscate_the_phone_is_refused(knowledge_copy):
-    _edit(knowledge_copy / "scenarios" / "refuses-to-stop.yml",
+    edit_yaml(knowledge_copy / "scenarios" / "refuses-to-stop.yml",
           lambda d: d["answer"]["do_now"].append({"text": "Confiscate the phone until they leave.",
                                                   "basis": "practice"}))
     assert any("field 'answer.do_now[7]': tells staff something the guidance contradicts: takes or searches "
-               "the device" in p for p in _problems(knowledge_copy))
+               "the device" in p for p in knowledge_problems(knowledge_copy))
 
 
 def test_a_local_rule_firmer_than_its_clauses_must_say_it_departs(knowledge_copy):
     def firm(d):
         rule = next(r for r in d["rules"] if r["id"] == "REC-01")
         rule["text"] = "Patients must always be allowed to audio-record discussions."
-    _edit(knowledge_copy / "policy" / "department.yml", firm)
+    edit_yaml(knowledge_copy / "policy" / "department.yml", firm)
     assert any("entry 'REC-01': field 'text': says 'must', 'always'" in p and "departs_from_national" in p
-               for p in _problems(knowledge_copy))
+               for p in knowledge_problems(knowledge_copy))
 
 
 # --- provenance of every line shown to staff -----------------------------------------------------------
@@ -178,16 +167,16 @@ def test_every_line_shown_to_staff_has_citations_or_is_marked_practice(kb):
     ({"text": "Guess.", "basis": "hunch"}, "unknown basis 'hunch' (use practice)"),
 ])
 def test_a_line_without_exactly_one_provenance_is_refused(knowledge_copy, line, message):
-    _edit(knowledge_copy / "scenarios" / "phone-in-mri.yml", lambda d: d["answer"]["caveats"].append(line))
-    problems = _problems(knowledge_copy)
+    edit_yaml(knowledge_copy / "scenarios" / "phone-in-mri.yml", lambda d: d["answer"]["caveats"].append(line))
+    problems = knowledge_problems(knowledge_copy)
     assert any("phone-in-mri.yml: entry 'phone-in-mri': field 'answer.caveats[3]" in p and message in p
                for p in problems), problems
 
 
 def test_a_line_citing_an_unknown_clause_is_refused(knowledge_copy):
-    _edit(knowledge_copy / "scenarios" / "live-streaming.yml",
+    edit_yaml(knowledge_copy / "scenarios" / "live-streaming.yml",
           lambda d: d["variants"][0]["do_now_first"][0].update(cite=["SoR-2019 9.9"]))
-    assert _problems(knowledge_copy) == [
+    assert knowledge_problems(knowledge_copy) == [
         "knowledge/scenarios/live-streaming.yml: entry 'live-streaming': field 'variants[1].do_now_first[1].cite': "
         "unknown citation 'SoR-2019 9.9'"]
 
@@ -211,9 +200,9 @@ def test_the_answer_says_where_each_line_comes_from(assistant):
 # --- schema ------------------------------------------------------------------------------------------
 
 def test_a_misspelt_key_is_refused_with_a_suggestion(knowledge_copy):
-    _edit(knowledge_copy / "scenarios" / "phone-in-mri.yml",
+    edit_yaml(knowledge_copy / "scenarios" / "phone-in-mri.yml",
           lambda d: d["answer"].update(caveat=d["answer"].pop("caveats")))
-    assert _problems(knowledge_copy) == [
+    assert knowledge_problems(knowledge_copy) == [
         "knowledge/scenarios/phone-in-mri.yml: entry 'phone-in-mri': field 'answer.caveat': "
         "unknown key (did you mean 'caveats'?)"]
 
@@ -222,20 +211,20 @@ def test_a_clause_with_an_unknown_strength_or_legal_word_is_refused(knowledge_co
     def change(d):
         d["clauses"][0]["strength"] = "shall"
         d["clauses"][0]["legal"] = ["tort"]
-    _edit(knowledge_copy / "clauses" / "MPS-2013.yml", change)
-    problems = _problems(knowledge_copy)
+    edit_yaml(knowledge_copy / "clauses" / "MPS-2013.yml", change)
+    problems = knowledge_problems(knowledge_copy)
     assert any("field 'strength': unknown strength 'shall'" in p for p in problems)
     assert any("field 'legal': unknown legal word 'tort'" in p for p in problems)
 
 
 def test_quiz_vignettes_on_a_card_and_a_misconceptions_file_are_allowed(knowledge_copy):
-    _edit(knowledge_copy / "scenarios" / "phone-in-mri.yml",
+    edit_yaml(knowledge_copy / "scenarios" / "phone-in-mri.yml",
           lambda d: d.update(quiz={"vignettes": [{"text": "anything the quiz module checks"}]}))
     (knowledge_copy / "misconceptions.yml").write_text("misconceptions:\n  - free: form\n")
     kb = load(knowledge_copy)
     assert kb.scenarios["phone-in-mri"].quiz == {"vignettes": [{"text": "anything the quiz module checks"}]}
-    _edit(knowledge_copy / "scenarios" / "phone-in-mri.yml", lambda d: d.update(quiz=["not", "a", "mapping"]))
-    assert any("field 'quiz': must be a mapping, found list" in p for p in _problems(knowledge_copy))
+    edit_yaml(knowledge_copy / "scenarios" / "phone-in-mri.yml", lambda d: d.update(quiz=["not", "a", "mapping"]))
+    assert any("field 'quiz': must be a mapping, found list" in p for p in knowledge_problems(knowledge_copy))
 
 
 # --- review trail --------------------------------------------------------------------------------------
@@ -247,10 +236,10 @@ def test_every_clause_and_card_is_reviewed_against_sources_that_exist(kb):
 
 
 def test_a_card_without_reviewed_is_refused_and_one_awaiting_review_is_a_warning(knowledge_copy):
-    _edit(knowledge_copy / "scenarios" / "phone-in-mri.yml", lambda d: d.pop("reviewed"))
-    assert _problems(knowledge_copy) == [
+    edit_yaml(knowledge_copy / "scenarios" / "phone-in-mri.yml", lambda d: d.pop("reviewed"))
+    assert knowledge_problems(knowledge_copy) == [
         "knowledge/scenarios/phone-in-mri.yml: entry 'phone-in-mri': field 'reviewed': missing field"]
-    _edit(knowledge_copy / "scenarios" / "phone-in-mri.yml", lambda d: d.update(reviewed=None))
+    edit_yaml(knowledge_copy / "scenarios" / "phone-in-mri.yml", lambda d: d.update(reviewed=None))
     out = _cli("knowledge", "check", "--dir", str(knowledge_copy))
     assert out.returncode == 0
     assert "phone-in-mri.yml: entry 'phone-in-mri': field 'reviewed': not reviewed yet" in out.stdout
@@ -259,7 +248,7 @@ def test_a_card_without_reviewed_is_refused_and_one_awaiting_review_is_a_warning
 def test_a_review_older_than_a_source_change_is_a_warning(knowledge_copy):
     def changed(d):
         next(x for x in d["documents"] if x["key"] == "MDU-2019")["changed"] = "2030-01-01"
-    _edit(knowledge_copy / "sources.yml", changed)
+    edit_yaml(knowledge_copy / "sources.yml", changed)
     kb = load(knowledge_copy)
     stale = [str(w) for w in kb.warnings if "before MDU-2019 (changed 2030-01-01)" in w.message]
     assert any("entry 'MDU-2019'" in w for w in stale)                     # the clause itself
@@ -269,9 +258,9 @@ def test_a_review_older_than_a_source_change_is_a_warning(knowledge_copy):
 
 
 def test_a_review_against_an_unknown_source_is_refused(knowledge_copy):
-    _edit(knowledge_copy / "scenarios" / "phone-in-mri.yml",
+    edit_yaml(knowledge_copy / "scenarios" / "phone-in-mri.yml",
           lambda d: d["reviewed"].update(against=["SoR-2019", "SoR-2030"]))
-    assert _problems(knowledge_copy) == [
+    assert knowledge_problems(knowledge_copy) == [
         "knowledge/scenarios/phone-in-mri.yml: entry 'phone-in-mri': field 'reviewed.against': "
         "unknown document 'SoR-2030' (not in sources.yml)"]
 
@@ -332,7 +321,7 @@ def test_knowledge_check_refuses_an_alias_bomb_in_a_card(knowledge_copy):
 
 def test_ordinary_repeated_values_written_by_a_yaml_dumper_still_load(knowledge_copy):
     # PyYAML writes a value used twice as an anchor and an alias; that is not a bomb.
-    _edit(knowledge_copy / "policy" / "department.yml",
+    edit_yaml(knowledge_copy / "policy" / "department.yml",
           lambda d: d["rules"][1].update(conditions=d["rules"][0]["conditions"]))
     assert "&id" in (knowledge_copy / "policy" / "department.yml").read_text()
     assert load(knowledge_copy).policy.rules["REC-02"].conditions == load().policy.rules["REC-01"].conditions
@@ -363,7 +352,7 @@ def test_policy_check_reports_overlapping_rules_that_do_not_say_which_decides(tm
 def test_a_broken_knowledge_base_gives_no_answer_at_all(knowledge_copy):
     import os
 
-    _edit(knowledge_copy / "scenarios" / "phone-in-mri.yml", lambda d: d["answer"].pop("do_now"))
+    edit_yaml(knowledge_copy / "scenarios" / "phone-in-mri.yml", lambda d: d["answer"].pop("do_now"))
     out = _cli("ask", "--json", "phone taken into the mri scanner",
                env=dict(os.environ, KNOWLEDGE_DIR=str(knowledge_copy)))
     assert out.returncode == 1 and out.stdout == ""

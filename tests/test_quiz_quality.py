@@ -13,7 +13,7 @@ import sys
 
 import pytest
 import yaml
-from conftest import REPO  # tests/ is on sys.path
+from conftest import REPO, edit_yaml  # tests/ is on sys.path
 
 from bot.answering import quiz, quiz_bank
 from bot.answering.member_advice import MAX_CHARS, MAX_POINTS
@@ -98,14 +98,9 @@ def test_teaching_material_is_not_copied_from_the_sources(bank):
     assert [t for t in ours if runs(t) & seed_runs] == []
 
 
-def _write(path, change) -> None:
-    data = yaml.safe_load(path.read_text())
-    change(data)
-    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
-
 
 def test_a_misspelt_quiz_key_is_refused_naming_file_entry_and_field(assistant, knowledge_copy):
-    _write(knowledge_copy / "scenarios" / "phone-in-mri.yml", lambda d: d["quiz"].update(vignetes=d["quiz"].pop("vignettes")))
+    edit_yaml(knowledge_copy / "scenarios" / "phone-in-mri.yml", lambda d: d["quiz"].update(vignetes=d["quiz"].pop("vignettes")))
     with pytest.raises(quiz_bank.QuizBankError) as err:
         quiz_bank.load(assistant.kb, knowledge_copy)
     lines = [str(p) for p in err.value.problems]
@@ -114,7 +109,7 @@ def test_a_misspelt_quiz_key_is_refused_naming_file_entry_and_field(assistant, k
 
 
 def test_a_misconception_citing_a_missing_clause_is_refused(assistant, knowledge_copy):
-    _write(knowledge_copy / "misconceptions.yml", lambda d: d["misconceptions"][0].update(refuted_by=["SoR-2019 9.9"]))
+    edit_yaml(knowledge_copy / "misconceptions.yml", lambda d: d["misconceptions"][0].update(refuted_by=["SoR-2019 9.9"]))
     with pytest.raises(quiz_bank.QuizBankError) as err:
         quiz_bank.load(assistant.kb, knowledge_copy)
     assert str(Problem("knowledge/misconceptions.yml", "ask-to-delete", "refuted_by[1]",
@@ -257,7 +252,7 @@ def test_each_kind_of_broken_quiz_material_is_named_by_file_entry_and_field(assi
                                                                             expected):
     path = knowledge_copy / file
     before = yaml.safe_load(path.read_text())
-    _write(path, change)
+    edit_yaml(path, change)
     with pytest.raises(quiz_bank.QuizBankError) as err:
         quiz_bank.load(assistant.kb, knowledge_copy)
     n = len(before.get("misconceptions", [])) + 1 if isinstance(before, dict) else 0
