@@ -13,7 +13,11 @@ and refuses with a JSON ``{"error": ...}``:
   would put every such request into one shared "default" conversation), a
   sender that looks like a stored pseudonym (``p-`` + 32 hex), a ``message``
   that is not a string;
-- 413 a message longer than ``MAX_MESSAGE_CHARS``.
+- 413 a message longer than ``MAX_MESSAGE_CHARS``;
+
+and answers 503 with the "temporarily unavailable, try again" reply when the
+message could not be handled (e.g. the database is down: see
+``rasa_addons.no_silent_fallback``), rather than an answer whose turn was lost.
 
 Angle brackets in the message become ``‹ ›`` before Rasa sees it, so no reply,
 record or log can carry markup a client typed (the chat page shows text as
@@ -38,6 +42,8 @@ from sanic import Blueprint, response
 from sanic.exceptions import SanicException
 from sanic.request import Request
 from sanic.response import HTTPResponse
+
+from bot.serving.scaled import unavailable_body
 
 logger = logging.getLogger(__name__)
 
@@ -112,8 +118,11 @@ class CheckedRestInput(RestInput):
                 await on_new_message(UserMessage(message, collector, sender, input_channel=self.name()))
             except CancelledError:
                 logger.error("rest channel: the message timed out")
-            except Exception as exc:  # noqa: BLE001 - answer what we have, log the kind only
+            except Exception as exc:  # noqa: BLE001 - log the kind only: the text may hold identifiers
+                # The turn was not kept (e.g. the database is down): an answer shown now would be
+                # missing from the conversation, so say "try again" instead (as HAProxy does).
                 logger.error("rest channel: handling a message failed (%s)", type(exc).__name__)
+                return response.raw(unavailable_body(), status=503, content_type="application/json")
             return response.json(collector.messages)
 
         return webhook

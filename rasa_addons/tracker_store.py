@@ -33,7 +33,7 @@ from bot import config
 from bot.config import tracker_store_kwargs
 from bot.records.store import private_sqlite_file, with_statement_timeout
 from bot.redaction import install_log_redaction, redact
-from rasa_addons import speed
+from rasa_addons import no_silent_fallback, speed
 from rasa_addons.fast_sql import FastSQLTrackerStore
 
 logger = logging.getLogger(__name__)
@@ -137,6 +137,7 @@ class RedactingSQLTrackerStore(FastSQLTrackerStore):
         # it also makes that process's logs (user text at DEBUG) redacted.
         install_log_redaction()
         speed.install()  # faster action calls in the Rasa process (see rasa_addons/speed.py)
+        no_silent_fallback.install(RedactingSQLTrackerStore)  # a database failure must not lose turns
         if not (dialect or host or db):
             # Nothing configured: the one DATABASE_URL setting decides.
             host = config.database_url()

@@ -55,6 +55,9 @@ def problems(docs: list[dict[str, Any]]) -> list[str]:
                 out.append(f"Deployment {name}: container {c.get('name')} has no image")
             if "memory" not in c.get("resources", {}).get("limits", {}):
                 out.append(f"Deployment {name}: container {c.get('name')} has no memory limit")
+            if name in ("assistant-rasa", "assistant-actions") and "ACTION_SERVER_TOKEN" not in {
+                    e.get("name") for e in c.get("env", [])}:
+                out.append(f"Deployment {name}: no ACTION_SERVER_TOKEN (the action server refuses calls without it)")
             for env in c.get("env", []):
                 ref = env.get("valueFrom", {}).get("secretKeyRef")
                 if ref and ref.get("key") not in secrets.get(ref.get("name"), set()):
@@ -81,6 +84,9 @@ def problems(docs: list[dict[str, Any]]) -> list[str]:
         endpoints = yaml.safe_load(cm.get("data", {}).get("endpoints.yml", "") or "{}") or {}
         if endpoints and endpoints.get("lock_store", {}).get("type") != "redis":
             out.append(f"ConfigMap {name}: several Rasa pods need the Redis lock store")
+        auth = (endpoints.get("action_endpoint", {}).get("headers") or {}).get("Authorization", "")
+        if endpoints and auth != "Bearer ${ACTION_SERVER_TOKEN}":
+            out.append(f"ConfigMap {name}: the action endpoint sends no ACTION_SERVER_TOKEN (every call refused)")
         url = endpoints.get("action_endpoint", {}).get("url", "")
         if endpoints and not any(f"//{s}:" in url for s in services):
             out.append(f"ConfigMap {name}: action endpoint {url} is not one of the Services")
@@ -102,6 +108,9 @@ def test_the_shipped_manifests_have_no_problems():
         {"name": "X", "valueFrom": {"secretKeyRef": {"name": "assistant-secrets", "key": "NOPE"}}}),
      "which no Secret defines"),
     (lambda d: d["spec"].update(replicas=1), "fewer than 2 replicas"),
+    (lambda d: d["spec"]["template"]["spec"]["containers"][0].update(
+        env=[e for e in d["spec"]["template"]["spec"]["containers"][0]["env"] if e["name"] != "ACTION_SERVER_TOKEN"]),
+     "no ACTION_SERVER_TOKEN"),
 ])
 def test_the_check_catches_a_broken_rasa_deployment(break_it, expected):
     docs = _docs()
@@ -115,3 +124,10 @@ def test_the_check_catches_an_ingress_to_nowhere():
     ingress = next(d for d in docs if d["kind"] == "Ingress")
     ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"] = "assistant-gone"
     assert any("unknown Service assistant-gone" in p for p in problems(docs))
+
+
+def test_the_check_catches_an_action_endpoint_without_the_token():
+    docs = _docs()
+    cm = next(d for d in docs if d["kind"] == "ConfigMap")
+    cm["data"]["endpoints.yml"] = cm["data"]["endpoints.yml"].replace("Bearer ${ACTION_SERVER_TOKEN}", "Bearer x")
+    assert any("sends no ACTION_SERVER_TOKEN" in p for p in problems(docs))

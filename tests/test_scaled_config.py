@@ -160,6 +160,9 @@ def test_endpoints_share_the_tracker_store_and_the_redis_lock_store():
     assert data["lock_store"]["type"] == "redis" and data["lock_store"]["url"] == "127.0.0.1"
     assert data["tracker_store"]["type"] == "rasa_addons.tracker_store.RedactingSQLTrackerStore"
     assert data["action_endpoint"]["url"].endswith(":5054/webhook")
+    # the same token header as endpoints.yml: without it every action call is refused (401)
+    plain = yaml.safe_load((Path(__file__).resolve().parent.parent / "endpoints.yml").read_text())
+    assert data["action_endpoint"]["headers"] == plain["action_endpoint"]["headers"]
 
 
 def test_an_empty_answer_from_rasa_gives_the_clear_reply(balancer):

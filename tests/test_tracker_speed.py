@@ -172,3 +172,34 @@ def test_sqlite_uses_write_ahead_logging(sqlite_url: str) -> None:
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     engine.dispose()
+
+
+def _database_down(s: RedactingSQLTrackerStore, monkeypatch) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    def refused() -> Any:
+        raise OperationalError("connect", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(s, "session_scope", refused)
+
+
+def test_with_the_database_down_rasa_does_not_carry_on_with_an_empty_conversation(sqlite_url: str,
+                                                                                  monkeypatch) -> None:
+    """Rasa's FailSafeTrackerStore would answer from an empty in-memory tracker and keep the turn
+    there only; for our store the failure reaches the channel, which gives the "try again" reply."""
+    from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore
+    from sqlalchemy.exc import OperationalError
+
+    s = store(sqlite_url)
+    chat(s, "ward-pc", session_start() + turn(1))
+    wrapped = FailSafeTrackerStore(s)  # what Rasa's Agent does with every tracker store
+    _database_down(s, monkeypatch)
+    with pytest.raises(OperationalError):
+        run(wrapped.retrieve("ward-pc"))
+    with pytest.raises(OperationalError):
+        run(wrapped.save(DialogueStateTracker("ward-pc", slots=[])))
+    # another tracker store keeps Rasa's own fallback
+    other = FailSafeTrackerStore(reference(sqlite_url))
+    monkeypatch.setattr(other._tracker_store, "session_scope", lambda: (_ for _ in ()).throw(OSError("down")))
+    assert run(other.retrieve("ward-pc")) is None
+    assert isinstance(other.fallback_tracker_store, InMemoryTrackerStore)

@@ -24,7 +24,12 @@ UNAVAILABLE_REPLY = (
 def endpoints(actions_url: str, redis_host: str, redis_port: int, redis_db: int = 1) -> dict:
     """Rasa endpoints for a scaled server: actions through the balancer, shared tracker and lock stores."""
     return {
-        "action_endpoint": {"url": actions_url, "enable_selective_domain": True},  # actions never read it
+        "action_endpoint": {
+            "url": actions_url,
+            "enable_selective_domain": True,  # actions never read it
+            # the action servers refuse calls without it; Rasa fills it in from its environment
+            "headers": {"Authorization": "Bearer ${ACTION_SERVER_TOKEN}"},
+        },
         # DATABASE_URL picks the (shared PostgreSQL) database; see rasa_addons/tracker_store.py
         "tracker_store": {"type": "rasa_addons.tracker_store.RedactingSQLTrackerStore"},
         "lock_store": {
