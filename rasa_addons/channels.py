@@ -11,15 +11,17 @@ and refuses with a JSON ``{"error": ...}``:
   POST from another web page needs no CORS preflight; JSON does);
 - 400 a body that is not a JSON object, a missing or empty ``sender`` (Rasa
   would put every such request into one shared "default" conversation), a
-  sender that looks like a stored pseudonym (``p-`` + 32 hex), a ``message``
-  that is not a string;
+  sender that looks like a stored pseudonym (``p-`` + 32 hex) or holds an
+  unpaired UTF-16 surrogate, a ``message`` that is not a string or has no
+  text (only spaces and control characters);
 - 413 a message longer than ``MAX_MESSAGE_CHARS``;
 
 and answers 503 with the "temporarily unavailable, try again" reply when the
 message could not be handled (e.g. the database is down: see
 ``rasa_addons.no_silent_fallback``), rather than an answer whose turn was lost.
 
-Angle brackets in the message become ``‹ ›`` before Rasa sees it, so no reply,
+Unpaired surrogates in the message (valid JSON, but no text encoding can store
+them) become "\ufffd". Angle brackets in the message become ``‹ ›`` before Rasa sees it, so no reply,
 record or log can carry markup a client typed (the chat page shows text as
 text anyway; other clients of this API may not). The client's
 ``input_channel`` and ``metadata`` are not used: the channel name is always
@@ -52,6 +54,8 @@ logger = logging.getLogger(__name__)
 MAX_MESSAGE_CHARS = 4000
 MAX_SENDER_CHARS = 128
 PSEUDONYM_RE = re.compile(r"p-[0-9a-f]{32}", re.IGNORECASE)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _MARKUP = str.maketrans({"<": "\u2039", ">": "\u203a"})
 
 
@@ -90,7 +94,15 @@ def checked_body(request: Request) -> tuple[str, str]:
         raise BadRequest(400, "message is required and must be a string")
     if len(message) > MAX_MESSAGE_CHARS:
         raise BadRequest(413, f"message is longer than {MAX_MESSAGE_CHARS} characters")
-    return sender, neutralise_markup(message)
+    if _SURROGATE.search(sender):
+        raise BadRequest(400, "sender must be text (it holds an unpaired UTF-16 surrogate)")
+    # JSON can carry halves of UTF-16 pairs that no text encoding can store: shown as "�"
+    # ...and control characters other than tab and line breaks (a lone form feed stops Rasa's
+    # pipeline) are spaces, as the core's own cleaning makes them
+    text = _CONTROL.sub(" ", _SURROGATE.sub("\ufffd", message))
+    if not text.strip():  # Rasa's pipeline fails on a message with no words at all
+        raise BadRequest(400, "message is empty: type a question or describe what is happening")
+    return sender, neutralise_markup(text)
 
 
 class CheckedRestInput(RestInput):

@@ -40,3 +40,23 @@ def test_a_handled_turn_gets_its_answer():
 
     reply = asyncio.run(_receive(answers)(_request("relative filming during setup")))
     assert reply.status == 200 and [m["text"] for m in json.loads(reply.body)] == ["Pause the set-up calmly."]
+
+
+def test_an_unpaired_surrogate_reaches_rasa_as_a_replacement_character():
+    seen: list[str] = []
+
+    async def answers(user_message: Any) -> None:
+        seen.append(user_message.text)
+        user_message.text.encode("utf-8")  # what storing it needs
+
+    reply = asyncio.run(_receive(answers)(_request("filming \ud83d during setup")))
+    assert reply.status == 200 and seen == ["filming \ufffd during setup"]
+
+
+def test_a_message_of_only_spaces_and_control_characters_is_refused_clearly():
+    async def never(user_message: Any) -> None:
+        raise AssertionError("Rasa must not see it")
+
+    for text in ["", "   ", "\x0c", "\x01\x02", "\u3000\t\n"]:
+        reply = asyncio.run(_receive(never)(_request(text)))
+        assert reply.status == 400 and "message is empty" in json.loads(reply.body)["error"], repr(text)
