@@ -43,6 +43,7 @@ def _ask(assistant: Assistant, turn: Turn) -> Answer:
                 allow_clarify=turn.allow_clarify,
                 state=turn.state,
                 choice=turn.choice,
+                department=turn.department,
             )
             if turn.choice is None or answer.kind == "quiz":
                 return answer
@@ -55,7 +56,7 @@ def _ask(assistant: Assistant, turn: Turn) -> Answer:
             # A stale or malformed mode_state (old release, edited tracker): the
             # reply below resets it, so the next message starts clean.
             log.warning("practice state unusable, reset (%s)", type(exc).__name__)
-    ended = assistant.ctx.info(redact(clean(turn.text)), "quiz", "stop", QUIZ_EXPIRED)
+    ended = assistant.context(turn.department).info(redact(clean(turn.text)), "quiz", "stop", QUIZ_EXPIRED)
     ended.state = {}
     return ended
 

@@ -30,6 +30,8 @@ class Turn:
     is_follow_up: bool = False
     state: dict[str, Any] | None = None
     quiz_expired: bool = False  # a quiz answer arrived with no quiz to mark it against
+    department: str | None = None  # whose local policy applies (from the message's metadata, else the slot)
+    department_changed: bool = False  # the message brought a department the slot does not yet hold
 
     def buttons_for(self, data: dict[str, Any]) -> list[dict[str, str]]:
         """Rasa buttons whose payloads come straight back as an ``inform`` turn."""
@@ -48,12 +50,15 @@ class Turn:
 
     def events_after(self, answer: Answer) -> list[EventType]:
         pending = answer.kind in ("clarify", "not_sure")
-        return [
+        events = [
             SlotSet("pending_question", answer.question if pending else None),
             SlotSet("pending_fact", answer.clarify_fact if answer.kind == "clarify" else None),
             SlotSet("pending_facts", answer.facts if pending else None),
             SlotSet("mode_state", answer.state or None),
         ]
+        if self.department_changed:  # kept, so later turns without metadata stay in the department
+            events.append(SlotSet("department", self.department))
+        return events
 
 
 def _new_facts(entities: list[dict[str, Any]], text: str) -> dict[str, list[str]]:
@@ -70,7 +75,26 @@ def _new_facts(entities: list[dict[str, Any]], text: str) -> dict[str, list[str]
     return facts
 
 
+def _department(value: Any) -> str | None:
+    """A department id from the page's metadata: short text or nothing (the core checks it is known)."""
+    text = value.strip() if isinstance(value, str) else ""
+    return text[:64] or None
+
+
 def read_turn(tracker: Tracker) -> Turn:
+    """The turn, with the department: the message's ``metadata.department`` (sent by the page), else the one
+    the conversation already carries."""
+    turn = _read_turn(tracker)
+    message = tracker.latest_message or {}
+    metadata = message.get("metadata")
+    given = _department(metadata.get("department") if isinstance(metadata, dict) else None)
+    kept = _department(tracker.get_slot("department"))
+    turn.department = given or kept
+    turn.department_changed = bool(given) and given != kept
+    return turn
+
+
+def _read_turn(tracker: Tracker) -> Turn:
     message = tracker.latest_message or {}
     text = message.get("text") or ""
     intent = (message.get("intent") or {}).get("name") or ""

@@ -35,7 +35,14 @@ class Settings(BaseSettings):
         REPO / "knowledge", env="KNOWLEDGE_DIR", description="folder of sources, clauses, scenario cards and facts"
     )
     policy_file: Path | None = Field(
-        None, env="POLICY_FILE", description="the department policy YAML (default: the one in knowledge/policy/)"
+        None,
+        env="POLICY_FILE",
+        description="a single policy YAML, used as the trust layer with no departments (default: POLICY_DIR)",
+    )
+    policy_dir: Path | None = Field(
+        None,
+        env="POLICY_DIR",
+        description="folder of trust.yml and departments/<id>.yml policies (default: knowledge/policy/)",
     )
     build_dir: Path = Field(REPO / "build", env="BUILD_DIR", description="built spaCy pipeline and core classifier")
     var_dir: Path = Field(

@@ -13,7 +13,9 @@ and refuses with a JSON ``{"error": ...}``:
   would put every such request into one shared "default" conversation), a
   sender that looks like a stored pseudonym (``p-`` + 32 hex) or holds an
   unpaired UTF-16 surrogate, a ``message`` that is not a string or has no
-  text (only spaces and control characters);
+  text (only spaces and control characters), a ``metadata`` that is not an
+  object or whose ``department`` is not a department id (lower-case words
+  joined by hyphens, at most 64 characters);
 - 413 a message longer than ``MAX_MESSAGE_CHARS``;
 
 and answers 503 with the "temporarily unavailable, try again" reply when the
@@ -24,8 +26,9 @@ Unpaired surrogates in the message (valid JSON, but no text encoding can store
 them) become "\ufffd". Angle brackets in the message become ``‹ ›`` before Rasa sees it, so no reply,
 record or log can carry markup a client typed (the chat page shows text as
 text anyway; other clients of this API may not). The client's
-``input_channel`` and ``metadata`` are not used: the channel name is always
-``rest`` and nothing the client chose is stored as structure. Message
+``input_channel`` is not used (the channel name is always ``rest``), and of
+``metadata`` only ``department`` is passed on (as ``{"department": id}``: which
+department's policy applies); nothing else the client chose is stored. Message
 text is never written to the log here (Rasa's own REST channel logs it on an
 error).
 """
@@ -57,6 +60,8 @@ PSEUDONYM_RE = re.compile(r"p-[0-9a-f]{32}", re.IGNORECASE)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _MARKUP = str.maketrans({"<": "\u2039", ">": "\u203a"})
+DEPARTMENT_ID = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
+MAX_DEPARTMENT_CHARS = 64
 
 
 def neutralise_markup(text: str) -> str:
@@ -72,8 +77,26 @@ class BadRequest(Exception):
         self.status, self.reason = status, reason
 
 
-def checked_body(request: Request) -> tuple[str, str]:
-    """``(sender, message)`` from a request, or ``BadRequest``."""
+def checked_metadata(value: Any) -> dict[str, str] | None:
+    """The metadata Rasa is given: ``{"department": id}`` or nothing; ``BadRequest`` for a malformed one."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise BadRequest(400, 'metadata must be a JSON object, e.g. {"department": "radiotherapy"}')
+    department = value.get("department")
+    if department is None or department == "":
+        return None
+    if (
+        not isinstance(department, str)
+        or len(department) > MAX_DEPARTMENT_CHARS
+        or not DEPARTMENT_ID.fullmatch(department)
+    ):
+        raise BadRequest(400, "metadata.department must be a department id: lower-case words joined by hyphens")
+    return {"department": department}
+
+
+def checked_body(request: Request) -> tuple[str, str, dict[str, str] | None]:
+    """``(sender, message, metadata)`` from a request, or ``BadRequest``."""
     ctype = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
     if ctype != "application/json":
         raise BadRequest(415, "send the body as JSON with Content-Type: application/json")
@@ -102,7 +125,7 @@ def checked_body(request: Request) -> tuple[str, str]:
     text = _CONTROL.sub(" ", _SURROGATE.sub("\ufffd", message))
     if not text.strip():  # Rasa's pipeline fails on a message with no words at all
         raise BadRequest(400, "message is empty: type a question or describe what is happening")
-    return sender, neutralise_markup(text)
+    return sender, neutralise_markup(text), checked_metadata(body.get("metadata"))
 
 
 class CheckedRestInput(RestInput):
@@ -122,12 +145,14 @@ class CheckedRestInput(RestInput):
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             try:
-                sender, message = checked_body(request)
+                sender, message, metadata = checked_body(request)
             except BadRequest as exc:
                 return response.json({"error": exc.reason}, status=exc.status)
             collector = CollectingOutputChannel()
             try:
-                await on_new_message(UserMessage(message, collector, sender, input_channel=self.name()))
+                await on_new_message(
+                    UserMessage(message, collector, sender, input_channel=self.name(), metadata=metadata)
+                )
             except CancelledError:
                 logger.error("rest channel: the message timed out")
             except Exception as exc:  # noqa: BLE001 - log the kind only: the text may hold identifiers

@@ -1,8 +1,9 @@
 """Records with known figures for the dashboard tests (unit and browser), written
 through the real RecordStore and then moved to fixed days.
 
-Range 2024-01-01..2024-01-14 (two ISO weeks) holds 9 answers; one more answer
-and one unanswered question fall outside it (2024-02-10).
+Range 2024-01-01..2024-01-14 (two ISO weeks) holds 9 answers, three of them asked
+from a department's page; one more answer and one unanswered question fall outside
+it (2024-02-10).
 """
 from __future__ import annotations
 
@@ -35,6 +36,8 @@ ANSWERS = [
     (10, None, True, [], None),  # out of scope
     (40, MRI, False, ["LOCAL REC-14"], True),  # outside the range
 ]
+# answers asked from a department's page (by index in ANSWERS); the rest came from the trust-wide page
+DEPARTMENT_OF = {3: "obstetric-ultrasound", 6: "xray-ct", 7: "xray-ct"}
 UNANSWERED = [(2, DOG), (3, "can pets come in the scan room"), (4, DOG), (9, "what is the wifi password"),
               (40, OUTSIDE_QUESTION)]
 
@@ -48,7 +51,8 @@ def seed(url: str, outbox: Path | None = None) -> None:
     try:
         for i, (offset, scenario, oos, cites, vote) in enumerate(ANSWERS):
             answer = {"question": f"question {i}", "scenario": scenario, "out_of_scope": oos, "citations": cites,
-                      "intent": "situation" if scenario else "nlu_fallback", "confidence": 0.8}
+                      "intent": "situation" if scenario else "nlu_fallback", "confidence": 0.8,
+                      "department": DEPARTMENT_OF.get(i)}
             aid = store.record_answer(answer, channel="web", latency_ms=20.0, clarified=False,
                                       model_version="m", knowledge_version="k")
             if vote is not None:

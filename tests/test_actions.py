@@ -29,9 +29,9 @@ from actions.actions import ActionAnswer, ActionFeedback
 from actions.conversation import QUIZ_EXPIRED
 from bot import config
 from bot.records import recorder as recorder_module
-from bot.records.models import AnswerRecord, FeedbackRecord
+from bot.records.models import AnswerRecord, FeedbackRecord, UnansweredRecord
 
-SLOTS = ("pending_question", "pending_facts", "pending_fact", "mode_state", "last_answer_id")
+SLOTS = ("pending_question", "pending_facts", "pending_fact", "mode_state", "last_answer_id", "department")
 PAYLOAD = re.compile(r"^/(?P<intent>\w+)(?P<entities>\{.*\})?$", re.DOTALL)
 FORGED_ID = "3f2504e0-4f89-41d3-9a0c-0305e82c3301"  # a well-formed UUID no answer has
 
@@ -69,7 +69,8 @@ def rows(url: str, model: Any) -> list[Any]:
 
 
 def make_tracker(text: str, intent: str | None = None, entities: dict[str, Any] | None = None,
-                 slots: dict[str, Any] | None = None, channel: str = "rest") -> Tracker:
+                 slots: dict[str, Any] | None = None, channel: str = "rest",
+                 metadata: dict[str, Any] | None = None) -> Tracker:
     """The tracker Rasa sends for one user message.
 
     A message starting with ``/`` is read the way Rasa reads a button payload:
@@ -83,6 +84,7 @@ def make_tracker(text: str, intent: str | None = None, entities: dict[str, Any] 
         "text": text,
         "intent": {"name": intent or "nlu_fallback", "confidence": 1.0},
         "entities": [{"entity": k, "value": v, "extractor": "test"} for k, v in (entities or {}).items()],
+        "metadata": metadata or {},  # Rasa's REST channel passes the message's metadata through
     }
     all_slots = dict.fromkeys(SLOTS) | (slots or {})
     return Tracker.from_dict({
@@ -107,9 +109,10 @@ def slot_values(events: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def answer(text: str, intent: str | None = None, entities: dict[str, Any] | None = None,
-           slots: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+           slots: dict[str, Any] | None = None, metadata: dict[str, Any] | None = None
+           ) -> tuple[dict[str, Any], dict[str, Any]]:
     """action_answer for one message: (what the user sees, the slots set for the next turn)."""
-    message, events = run(ActionAnswer(), make_tracker(text, intent, entities, slots))
+    message, events = run(ActionAnswer(), make_tracker(text, intent, entities, slots, metadata=metadata))
     return message, slot_values(events)
 
 
@@ -234,9 +237,9 @@ def test_a_chosen_situation_option_is_answered(records_db):
     option = first["custom"]["options"][1]
     button = first["buttons"][1]
     assert button == {"title": option["label"], "payload": f'/inform{{"scenario": "{option["scenario"]}"}}'}
-    message, slots = answer(button["payload"], slots=pending)
+    message, slots = answer(button["payload"], slots={**pending, "department": "xray-ct"})
     assert message["custom"]["kind"] == "answer" and message["custom"]["scenario"] == option["scenario"]
-    assert message["text"].startswith(message["custom"]["title"])
+    assert message["text"].startswith(message["custom"]["title"])  # in a department: no fallback warning
     assert slots["pending_question"] is None
     assert rows(records_db, AnswerRecord)[-1].clarified is True
 
@@ -446,3 +449,36 @@ def test_feedback_that_cannot_be_read_as_a_vote_is_not_stored(records_db):
     reply = feedback("hmm", "feedback", slots={"last_answer_id": answer_id})
     assert reply["stored"] is False and reply["helpful"] is None
     assert rows(records_db, FeedbackRecord) == []
+
+
+# --- the department travels with the conversation -------------------------------------------------
+
+SETUP = "relative started filming during setup"
+
+
+def test_the_department_in_rest_metadata_chooses_the_policy_is_kept_and_recorded(records_db):
+    message, slots = answer(SETUP, "describe_situation", metadata={"department": "radiotherapy"})
+    assert message["custom"]["citations"][0] == "LOCAL RT-03" and slots["department"] == "radiotherapy"
+    assert "[Radiotherapy (department policy)]" in message["text"]
+    # a later message without metadata keeps the department from the slot (and does not set it again)
+    later, slots = answer(SETUP, "describe_situation", slots={"department": "radiotherapy"})
+    assert later["custom"]["citations"][0] == "LOCAL RT-03" and "department" not in slots
+    # another department's link changes it
+    other, slots = answer(SETUP, "describe_situation", slots={"department": "radiotherapy"},
+                          metadata={"department": "xray-ct"})
+    assert other["custom"]["citations"][0] == "LOCAL XR-03" and slots["department"] == "xray-ct"
+    assert [r.department for r in rows(records_db, AnswerRecord)] == ["radiotherapy", "radiotherapy", "xray-ct"]
+
+
+def test_an_unknown_department_is_answered_with_the_trust_policy_says_so_and_is_not_recorded(records_db):
+    message, slots = answer(SETUP, "describe_situation", metadata={"department": "cardiology"})
+    assert message["custom"]["citations"][0] == "LOCAL REC-03"
+    assert "the department 'cardiology' is not known" in message["text"]
+    assert [r.department for r in rows(records_db, AnswerRecord)] == [None]
+
+
+def test_a_question_it_cannot_answer_is_recorded_under_the_department(records_db):
+    first, _ = answer("the patient recorded me and a colleague", "describe_situation",
+                      metadata={"department": "xray-ct"})
+    assert first["custom"]["kind"] == "not_sure"
+    assert [r.department for r in rows(records_db, UnansweredRecord)] == ["xray-ct"]

@@ -168,7 +168,7 @@ def test_odd_encodings_are_understood(assistant):
 def test_policy_past_review_warns_on_every_answer(tmp_path):
     from bot import config
 
-    policy = yaml.safe_load((config.settings().knowledge_dir / "policy" / "department.yml").read_text())
+    policy = yaml.safe_load((config.settings().knowledge_dir / "policy" / "trust.yml").read_text())
     policy["approved"], policy["review"] = "2020-01-01", "2021-01-01"
     stale = tmp_path / "stale.yml"
     stale.write_text(yaml.safe_dump(policy))

@@ -27,7 +27,7 @@ def run(*args: str, stdin: str | None = None, env: dict[str, str] | None = None)
 
 def _policy_reviewed(tmp_path: Path, review: str) -> str:
     """A copy of the example policy with its review date set, so no test depends on today's date."""
-    policy = yaml.safe_load((REPO / "knowledge" / "policy" / "department.yml").read_text())
+    policy = yaml.safe_load((REPO / "knowledge" / "policy" / "trust.yml").read_text())
     policy["approved"], policy["review"] = "2020-01-01", review
     path = tmp_path / f"policy-{review}.yml"
     path.write_text(yaml.safe_dump(policy, sort_keys=False))

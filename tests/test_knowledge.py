@@ -126,9 +126,9 @@ def test_missing_field_is_refused(knowledge_copy):
 
 
 def test_bad_date_is_refused(knowledge_copy):
-    edit_yaml(knowledge_copy / "policy" / "department.yml", lambda d: d.update(review="next spring"))
+    edit_yaml(knowledge_copy / "policy" / "trust.yml", lambda d: d.update(review="next spring"))
     problems = knowledge_problems(knowledge_copy)
-    assert any("policy/department.yml" in p and "field 'review'" in p and "bad date 'next spring'" in p
+    assert any("policy/trust.yml" in p and "field 'review'" in p and "bad date 'next spring'" in p
                for p in problems)
 
 
@@ -139,7 +139,7 @@ def test_scenario_citing_nothing_is_refused(knowledge_copy):
 
 
 def test_rule_id_used_twice_is_refused(knowledge_copy):
-    edit_yaml(knowledge_copy / "policy" / "department.yml", lambda d: d["rules"].append(dict(d["rules"][0])))
+    edit_yaml(knowledge_copy / "policy" / "trust.yml", lambda d: d["rules"].append(dict(d["rules"][0])))
     problems = knowledge_problems(knowledge_copy)
     assert any("field 'id'" in p and "used twice" in p for p in problems)
 
@@ -179,7 +179,7 @@ def test_scenario_id_must_match_its_file(knowledge_copy):
 
 def test_every_problem_is_reported_at_once(knowledge_copy):
     edit_yaml(knowledge_copy / "clauses" / "MPS-2013.yml", lambda d: d["clauses"][0].pop("text"))
-    edit_yaml(knowledge_copy / "policy" / "department.yml", lambda d: d.update(approved="2026-13-01"))
+    edit_yaml(knowledge_copy / "policy" / "trust.yml", lambda d: d.update(approved="2026-13-01"))
     assert len(knowledge_problems(knowledge_copy)) == 2
 
 
@@ -199,7 +199,7 @@ def test_knowledge_check_command_prints_a_summary_and_fails_on_a_broken_file(kno
 
 def test_a_policy_kept_outside_knowledge_changes_the_knowledge_version(tmp_path):
     # Answers are recorded with the knowledge version, so a different policy must show as a different version.
-    policy = yaml.safe_load((REPO / "knowledge" / "policy" / "department.yml").read_text())
+    policy = yaml.safe_load((REPO / "knowledge" / "policy" / "trust.yml").read_text())
     first, second = tmp_path / "first.yml", tmp_path / "second.yml"
     first.write_text(yaml.safe_dump(policy))
     policy["incident_system"] = "Another incident system"

@@ -16,7 +16,7 @@ from conftest import REPO, edit_yaml, knowledge_problems
 from bot.knowledge import load, safety
 from bot.knowledge.models import scenario_lines
 
-POLICY = REPO / "knowledge" / "policy" / "department.yml"
+POLICY = REPO / "knowledge" / "policy" / "trust.yml"
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +145,7 @@ def test_a_local_rule_firmer_than_its_clauses_must_say_it_departs(knowledge_copy
     def firm(d):
         rule = next(r for r in d["rules"] if r["id"] == "REC-01")
         rule["text"] = "Patients must always be allowed to audio-record discussions."
-    edit_yaml(knowledge_copy / "policy" / "department.yml", firm)
+    edit_yaml(knowledge_copy / "policy" / "trust.yml", firm)
     assert any("entry 'REC-01': field 'text': says 'must', 'always'" in p and "departs_from_national" in p
                for p in knowledge_problems(knowledge_copy))
 
@@ -278,7 +278,7 @@ def test_knowledge_not_reviewed_for_a_year_warns_on_every_answer(knowledge_copy)
 
 
 def test_the_answer_names_the_situation_it_matched_first(assistant):
-    a = assistant.ask("found pt secretly recording in her bag")
+    a = assistant.ask("found pt secretly recording in her bag", department="xray-ct")
     assert a.kind == "answer" and not a.warnings
     assert a.to_dict()["reply"].splitlines()[0] == assistant.kb.scenarios[a.scenario].title
 
@@ -321,9 +321,9 @@ def test_knowledge_check_refuses_an_alias_bomb_in_a_card(knowledge_copy):
 
 def test_ordinary_repeated_values_written_by_a_yaml_dumper_still_load(knowledge_copy):
     # PyYAML writes a value used twice as an anchor and an alias; that is not a bomb.
-    edit_yaml(knowledge_copy / "policy" / "department.yml",
+    edit_yaml(knowledge_copy / "policy" / "trust.yml",
           lambda d: d["rules"][1].update(conditions=d["rules"][0]["conditions"]))
-    assert "&id" in (knowledge_copy / "policy" / "department.yml").read_text()
+    assert "&id" in (knowledge_copy / "policy" / "trust.yml").read_text()
     assert load(knowledge_copy).policy.rules["REC-02"].conditions == load().policy.rules["REC-01"].conditions
 
 

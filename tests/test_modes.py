@@ -143,7 +143,7 @@ def test_without_a_local_policy_national_guidance_applies(assistant):
 
 
 def test_good_policy_is_valid_and_fully_covered(assistant):
-    r = check(REPO / "knowledge" / "policy" / "department.yml", assistant.kb)
+    r = check(REPO / "knowledge" / "policy" / "trust.yml", assistant.kb)
     assert r.ok and not r.missing and len(r.covered) == len(EXPECTED) and not r.contradictions
 
 
@@ -171,13 +171,13 @@ def test_expired_policy_fails_with_the_review_date(tmp_path):
 
 def test_invalid_policy_fails_naming_the_field(tmp_path):
     bad = tmp_path / "bad.yml"
-    bad.write_text((REPO / "knowledge" / "policy" / "department.yml").read_text().replace("effect: forbid", "effect: banned", 1))
+    bad.write_text((REPO / "knowledge" / "policy" / "trust.yml").read_text().replace("effect: forbid", "effect: banned", 1))
     out = _cli(str(bad))
     assert out.returncode == 1 and "field 'effect': unknown effect 'banned'" in out.stdout
 
 
 def test_good_policy_cli_exits_zero_with_an_html_report(tmp_path):
-    out = _cli(str(REPO / "knowledge" / "policy" / "department.yml"), "--html", str(tmp_path / "r.html"))
+    out = _cli(str(REPO / "knowledge" / "policy" / "trust.yml"), "--html", str(tmp_path / "r.html"))
     assert out.returncode == 0 and "verdict: valid" in out.stdout
     page = (tmp_path / "r.html").read_text()
     assert page.startswith("<!doctype html>") and "Verdict: Valid" in page
@@ -188,8 +188,8 @@ def test_policy_report_escapes_markup_from_the_policy_file(tmp_path):
     payload = "<script>alert(1)</script>"
     import yaml
 
-    policy = yaml.safe_load((REPO / "knowledge" / "policy" / "department.yml").read_text())
-    policy["department"] = f"{payload} {policy['department']}"
+    policy = yaml.safe_load((REPO / "knowledge" / "policy" / "trust.yml").read_text())
+    policy["trust"] = f"{payload} {policy['trust']}"
     departing = next(r for r in policy["rules"] if r.get("departs_from_national"))
     departing["departs_from_national"] = f"{payload} {departing['departs_from_national']}"
     hostile = tmp_path / "hostile.yml"

@@ -23,7 +23,7 @@ from bot.records.report import FALLBACK_LABEL, NO_REASON_LABEL, OUT_OF_SCOPE_LAB
 from bot.records.store import RecordStore, make_engine, upgrade_schema
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-HEAD = "0002_feedback_reason_one_vote"
+HEAD = "0003_department"
 DOWN_PG = "postgresql+psycopg2://postgres@127.0.0.1:1/test"  # nothing listens on port 1
 
 

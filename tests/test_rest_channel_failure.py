@@ -60,3 +60,25 @@ def test_a_message_of_only_spaces_and_control_characters_is_refused_clearly():
     for text in ["", "   ", "\x0c", "\x01\x02", "\u3000\t\n"]:
         reply = asyncio.run(_receive(never)(_request(text)))
         assert reply.status == 400 and "message is empty" in json.loads(reply.body)["error"], repr(text)
+
+
+def test_the_department_in_metadata_reaches_rasa_and_nothing_else_the_client_sent():
+    seen: list[Any] = []
+
+    async def answers(user_message: Any) -> None:
+        seen.append(user_message.metadata)
+
+    def request(metadata: Any) -> Any:
+        return SimpleNamespace(headers={"content-type": "application/json"},
+                               json={"sender": "ward-pc-3", "message": "filming during setup", "metadata": metadata})
+
+    receive = _receive(answers)
+    reply = asyncio.run(receive(request({"department": "radiotherapy", "nhs_number": "943 476 5919"})))
+    assert reply.status == 200 and seen == [{"department": "radiotherapy"}]
+    for nothing in (None, {}, {"department": ""}, {"other": 1}):
+        seen.clear()
+        assert asyncio.run(receive(request(nothing))).status == 200 and seen == [None], nothing
+    for bad in ("radiotherapy", ["radiotherapy"], {"department": "Radio Therapy"}, {"department": "<b>x</b>"},
+                {"department": 7}, {"department": "a" * 65}):
+        reply = asyncio.run(receive(request(bad)))
+        assert reply.status == 400 and "metadata" in json.loads(reply.body)["error"], bad

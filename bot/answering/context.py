@@ -13,20 +13,29 @@ from bot.knowledge.review import age_warning as review_age_warning
 from bot.understanding.analysis import Analyser
 from bot.understanding.clause_search import ClauseSearch
 
+# answers that local rules shape: only these say when a missing or unknown department left the trust's alone
+POLICY_KINDS = ("answer", "policy")
+
 
 @dataclass
 class Context:
-    kb: KnowledgeBase
+    kb: KnowledgeBase  # as the department sees it: kb.policy is its effective policy
     analyser: Analyser
     search: ClauseSearch
+    department: str | None = None  # the department id the answers are for (None: the trust as a whole)
+    notice: str | None = None  # why the trust's policy alone is used (department missing or unknown)
 
     def answer(self, question: str, intent: str, confidence: float, **fields: Any) -> Answer:
+        warnings = self.warnings()
+        if self.notice and fields.get("kind", "answer") not in POLICY_KINDS:
+            warnings.remove(self.notice)
         return Answer(
             question=question,
             intent=intent,
             confidence=confidence,
             knowledge_version=self.kb.version,
-            warnings=self.warnings(),
+            warnings=warnings,
+            department=self.department,
             **fields,
         )
 
@@ -34,13 +43,15 @@ class Context:
         return self.answer(question, intent, confidence, kind=kind, text=text)
 
     def warnings(self) -> list[str]:
-        out = []
+        out = [self.notice] if self.notice else []
         p = self.kb.policy
-        if p and p.is_past_review():
-            out.append(
-                f"the local policy ({p.department}, version {p.version}) was due for review on "
-                f"{p.review:%d %B %Y}. Check with {p.owner} that it still applies."
-            )
+        # each file warns for itself: a department's only in its own answers, the trust's in everyone's
+        for f in p.files if p else ():
+            if f.is_past_review():
+                out.append(
+                    f"the local policy ({f.department}, version {f.version}) was due for review on "
+                    f"{f.review:%d %B %Y}. Check with {f.owner} that it still applies."
+                )
         stale = review_age_warning(self.kb)
         if stale:
             out.append(stale)
@@ -56,12 +67,12 @@ class Context:
         )
 
     def rule_point(self, rule: Rule) -> WhyPoint:
-        where = self.kb.policy.department if self.kb.policy else "local policy"
         return WhyPoint(
             cite=rule.cite,
             point=f"{rule.title} ({rule.effect}): {rule.text}",
             summary=rule.title,
-            source=where,
+            source=rule.layer_label,
             local=True,
             departs=rule.departs_from_national,
+            layer=rule.layer,
         )

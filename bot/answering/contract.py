@@ -30,6 +30,7 @@ class WhyPoint:
     source: str = ""  # the document's title and edition
     local: bool = False
     departs: str | None = None
+    layer: str = ""  # a local rule's policy layer: "department" or "trust" (source names it)
 
 
 @dataclass
@@ -72,6 +73,7 @@ class Answer:
     state: dict[str, Any] = field(default_factory=dict)  # conversation state for the next turn (quiz)
     copy_text: str | None = None  # paste-ready text (member advice) that already carries its citations
     provenance: dict[str, list[dict[str, Any]]] = field(default_factory=_no_provenance)
+    department: str | None = None  # the (known) department whose policy applied; None: the trust's alone
 
     @property
     def citations(self) -> list[str]:
@@ -122,7 +124,8 @@ def render(a: Answer) -> str:
         lines.append("Why:")
         for w in a.why[:MAX_CITATIONS]:
             extra = f" (goes beyond national guidance: {w.departs})" if w.departs else ""
-            lines.append(f"- {w.cite}: {w.point}{extra}")
+            where = f" [{w.source}]" if w.local and w.layer and w.source else ""
+            lines.append(f"- {w.cite}{where}: {w.point}{extra}")
     if a.record:
         lines.append("Record:")
         lines += _bullets(a.record)

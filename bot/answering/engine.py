@@ -18,6 +18,7 @@ from bot.answering import clauses, editions, member_advice, policy, quiz, rules,
 from bot.answering.context import Context
 from bot.answering.contract import Answer
 from bot.answering.small_talk import NEW_SITUATION, NOT_UNDERSTOOD, OUT_OF_SCOPE_POINTER, SMALL_TALK, feedback_polarity
+from bot.knowledge import layers
 from bot.knowledge.models import KnowledgeBase
 from bot.redaction import redact, redact_prefix
 from bot.understanding import classifier as clf
@@ -57,6 +58,23 @@ class Assistant:
         kb = kb or knowledge.load()
         self.analyser = Analyser(kb)
         self.ctx = Context(kb=kb, analyser=self.analyser, search=ClauseSearch(kb))
+        self._contexts: dict[str | None, Context] = {}
+
+    def context(self, department: str | None) -> Context:
+        """The context for one department: its effective policy, built once per known department and kept.
+
+        An unknown id gets a fresh context each time (cheap: the trust's policy as loaded), so ids sent
+        by clients cannot grow the cache."""
+        key = (department or "").strip() or None
+        cached = self._contexts.get(key)
+        if cached is not None:
+            return cached
+        view, notice = layers.for_department(self.ctx.kb, key)
+        known = key if key in self.ctx.kb.departments else None
+        ctx = Context(kb=view, analyser=self.analyser, search=self.ctx.search, department=known, notice=notice)
+        if key is None or known:
+            self._contexts[key] = ctx
+        return ctx
 
     @property
     def kb(self) -> KnowledgeBase:
@@ -86,13 +104,15 @@ class Assistant:
         allow_clarify: bool = True,
         state: dict[str, Any] | None = None,
         choice: int | None = None,
+        department: str | None = None,
     ) -> Answer:
         """Answer one message.
 
         ``facts`` answer a clarifying question, ``scenario`` is a chosen option, and
-        ``state``/``choice`` carry a quiz between turns.
+        ``state``/``choice`` carry a quiz between turns. ``department`` (an id) chooses whose local
+        policy applies: the trust's with that department's on top (unknown or none: the trust's alone).
         """
-        ctx = self.ctx
+        ctx = self.context(department)
         text = text or ""
         # Cap before any work: cleaning and redacting are linear, but a
         # megabyte pasted into the box must not cost more than a question.
@@ -134,23 +154,23 @@ class Assistant:
             )
         if facts:  # a follow-up (clarifying answer) continues the situation it answers
             analysis.intent = clf.SITUATION
-        return self._dispatch(question, analysis, facts or {}, allow_clarify)
+        return self._dispatch(ctx, question, analysis, facts or {}, allow_clarify)
 
-    def _dispatch(self, question: str, a: Analysis, given: Facts, allow_clarify: bool) -> Answer:
+    def _dispatch(self, ctx: Context, question: str, a: Analysis, given: Facts, allow_clarify: bool) -> Answer:
         if not given and a.intent in (clf.SITUATION, "inform") and member_advice.is_rep_question(question):
             a.intent = "check_member_advice"  # a rep describing a member's situation wants the member's position
         if a.intent in (clf.SITUATION, "inform", vague.VAGUE_INTENT):  # "inform" alone: a fact, no pending situation
             known = situations.with_given(a.facts, given)
             if allow_clarify and not given and vague.is_vague(a, known):
-                return vague.vague_opener(self.ctx, question, a, known)
+                return vague.vague_opener(ctx, question, a, known)
             if a.intent == vague.VAGUE_INTENT:
                 a.intent = clf.SITUATION  # a follow-up already answered the question: rank as usual
-            return situations.situation(self.ctx, question, a, known, allow_clarify)
+            return situations.situation(ctx, question, a, known, allow_clarify)
         handler = HANDLERS.get(a.intent)
         if handler:
-            return handler(self.ctx, question, a)
+            return handler(ctx, question, a)
         reply = SMALL_TALK.get(a.intent, SMALL_TALK["help"])
-        return self.ctx.info(question, "info", a.intent, reply, a.intent_score)
+        return ctx.info(question, "info", a.intent, reply, a.intent_score)
 
 
 ECHO_CHARS = 80  # of a chosen scenario id quoted back in an error

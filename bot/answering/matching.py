@@ -67,7 +67,8 @@ def effective_facts(scenario: Scenario, facts: dict[str, list[str]]) -> dict[str
 
 
 def applicable_rules(kb: KnowledgeBase, scenario: Scenario, facts: dict[str, list[str]], limit: int = 3) -> list[Rule]:
-    """Local rules whose every condition on facts holds here, most specific first."""
+    """Local rules whose every condition on facts holds here: the department's before the trust's, then
+    most specific first."""
     if kb.policy is None:
         return []
     known = effective_facts(scenario, facts)
@@ -76,7 +77,7 @@ def applicable_rules(kb: KnowledgeBase, scenario: Scenario, facts: dict[str, lis
         for r in kb.policy.rules.values()
         if r.applies_to and all(known.get(f, set()) & set(v) for f, v in r.applies_to.items())
     ]
-    return sorted(hits, key=lambda r: (-len(r.applies_to), r.id))[:limit]
+    return sorted(hits, key=lambda r: (r.layer != "department", -len(r.applies_to), r.id))[:limit]
 
 
 def rules_for_facts(kb: KnowledgeBase, facts: dict[str, list[str]]) -> list[Rule]:
@@ -89,4 +90,4 @@ def rules_for_facts(kb: KnowledgeBase, facts: dict[str, list[str]]) -> list[Rule
         clashes = sum(1 for f, v in rule.applies_to.items() if facts.get(f) and not set(facts[f]) & set(v))
         if hits and not clashes:
             scored.append((hits, rule))
-    return [r for _, r in sorted(scored, key=lambda x: (-x[0], x[1].id))]
+    return [r for _, r in sorted(scored, key=lambda x: (x[1].layer != "department", -x[0], x[1].id))]

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from bot import config
 from bot.knowledge import review as review_trail
 from bot.knowledge import safety, schemas, yaml_safe
+from bot.knowledge.layers import layer_problems
 from bot.knowledge.models import (
     Clause,
     Contact,
@@ -244,7 +245,16 @@ def _load_clauses(
     return clauses, broken
 
 
-def _load_policy(path: Path, root: Path, facts: dict[str, FactSpec], problems: list[Problem]) -> Policy | None:
+def _load_policy(
+    path: Path,
+    root: Path,
+    facts: dict[str, FactSpec],
+    problems: list[Problem],
+    layer: str = "trust",
+    trust: Policy | None = None,
+) -> Policy | None:
+    """One policy file. ``layer="department"``: a department's file, whose rules may name the ``trust``'s
+    contacts and override the trust's rules (checked in layers.py)."""
     rel = _rel(path, root)
     data = _read_yaml(path, root, problems)
     if data is None:
@@ -275,8 +285,12 @@ def _load_policy(path: Path, root: Path, facts: dict[str, FactSpec], problems: l
         if doc.id in rules:
             problems.append(Problem(rel, entry, "id", f"rule id '{doc.id}' used twice"))
             continue
-        if doc.contact and doc.contact not in contacts:
+        if doc.contact and doc.contact not in contacts and not (trust and doc.contact in trust.contacts):
             problems.append(Problem(rel, entry, "contact", f"unknown contact role '{doc.contact}'"))
+        if doc.overrides and layer != "department":
+            problems.append(
+                Problem(rel, entry, "overrides", "only a department's policy file overrides rules (this is the trust)")
+            )
         rules[doc.id] = Rule(
             id=doc.id,
             title=doc.title,
@@ -287,6 +301,9 @@ def _load_policy(path: Path, root: Path, facts: dict[str, FactSpec], problems: l
             implements=tuple(doc.implements),
             departs_from_national=doc.departs_from_national,
             contact=doc.contact,
+            layer=layer,
+            source=(header.department or header.trust or "") if header else "",
+            overrides=tuple(doc.overrides),
         )
     statements = []
     for i, item in enumerate(_items(data, "statements")):
@@ -300,7 +317,7 @@ def _load_policy(path: Path, root: Path, facts: dict[str, FactSpec], problems: l
             Problem(rel, "", "review", f"review date {header.review} is before the approval date {header.approved}")
         )
     return Policy(
-        department=header.department,
+        department=header.department or header.trust or "",
         owner=header.owner,
         version=header.version or "",
         approved=header.approved,
@@ -310,6 +327,8 @@ def _load_policy(path: Path, root: Path, facts: dict[str, FactSpec], problems: l
         rules=rules,
         file=rel,
         statements=tuple(statements),
+        layer=layer,
+        department_id=path.stem if layer == "department" else None,
     )
 
 
@@ -406,11 +425,11 @@ def _check_citations(kb: KnowledgeBase, problems: list[Problem]) -> None:
             for cite in line.cite:
                 if not kb.is_citable(cite):
                     problems.append(Problem(s.file, s.id, f"{where}.cite", f"unknown citation '{cite}'"))
-    if kb.policy:
-        for rule in kb.policy.rules.values():
+    for pol in ([kb.policy] if kb.policy else []) + list(kb.departments.values()):
+        for rule in pol.rules.values():
             for cite in rule.implements:
                 if not kb.is_citable(cite):
-                    problems.append(Problem(kb.policy.file, rule.id, "implements", f"unknown citation '{cite}'"))
+                    problems.append(Problem(pol.file, rule.id, "implements", f"unknown citation '{cite}'"))
 
 
 def _version(root: Path, files: list[Path]) -> str:
@@ -422,16 +441,79 @@ def _version(root: Path, files: list[Path]) -> str:
     return digest.hexdigest()[:12]
 
 
-def policy_path(root: Path) -> Path | None:
-    """The local policy file: ``POLICY_FILE`` if set, else the one in knowledge/policy/."""
-    chosen = config.settings().policy_file
+TRUST_FILE = "trust.yml"
+DEPARTMENTS_DIR = "departments"
+
+
+def policy_layout(
+    root: Path, policy_file: Path | None = None, policy_dir: Path | None = None
+) -> tuple[Path | None, list[Path]]:
+    """(the trust-wide file, the department files). A single ``POLICY_FILE`` is the trust layer with no
+    departments; otherwise ``POLICY_DIR`` (default knowledge/policy/) holds trust.yml and departments/*.yml.
+    A folder with no trust.yml is read the old way: its first file is the one policy."""
+    s = config.settings()
+    chosen = policy_file or (None if policy_dir else s.policy_file)
     if chosen:
-        return chosen
-    found = sorted((root / "policy").glob("*.yml"))
-    return found[0] if found else None
+        return chosen, []
+    folder = Path(policy_dir or s.policy_dir or root / "policy")
+    if not (folder / TRUST_FILE).is_file():
+        found = sorted(folder.glob("*.yml"))
+        return (found[0] if found else None), []
+    return folder / TRUST_FILE, sorted((folder / DEPARTMENTS_DIR).glob("*.yml"))
 
 
-def load(root: Path | None = None, policy_file: Path | None = None) -> KnowledgeBase:
+def _policy_root(path: Path, root: Path) -> Path:
+    """What a policy file's name is given from: knowledge/, or for a policy kept elsewhere the folder above
+    its own (so problems name "policy/trust.yml", not a long absolute path)."""
+    if root in path.parents:
+        return root
+    return path.parent.parent if path.parent.name == DEPARTMENTS_DIR else path.parent
+
+
+def policy_path(root: Path) -> Path | None:
+    """The trust-wide (or only) policy file."""
+    return policy_layout(root)[0]
+
+
+def load_departments(
+    paths: list[Path], root: Path, facts: dict[str, FactSpec], trust: Policy | None, problems: list[Problem]
+) -> dict[str, Policy]:
+    """Each department's own layer, checked against the trust's (overrides and conflicts), in name order."""
+    out: dict[str, Policy] = {}
+    for path in paths:
+        base = _policy_root(path, root)
+        rel = _rel(path, base)
+        if not SCENARIO_ID.match(path.stem):
+            problems.append(
+                Problem(
+                    rel,
+                    "",
+                    "",
+                    f"department id '{path.stem}' (the file name) must be lower-case words joined by hyphens",
+                )
+            )
+            continue
+        if trust is None:
+            if problems:  # the trust's file is broken: its own problems are reported, not this knock-on
+                continue
+            problems.append(
+                Problem(
+                    rel,
+                    "",
+                    "",
+                    f"a department policy needs the trust-wide {TRUST_FILE} beside the {DEPARTMENTS_DIR}/ folder",
+                )
+            )
+            continue
+        dept = _load_policy(path, base, facts, problems, layer="department", trust=trust)
+        if dept is not None:
+            problems += layer_problems(trust, dept)
+            out[path.stem] = dept
+    # Staff look for their department by name, so every list of them is in name order.
+    return dict(sorted(out.items(), key=lambda item: (item[1].department.casefold(), item[0])))
+
+
+def load(root: Path | None = None, policy_file: Path | None = None, policy_dir: Path | None = None) -> KnowledgeBase:
     """Load and validate everything; raise :class:`KnowledgeError` listing every problem."""
     root = Path(root or config.settings().knowledge_dir)
     problems: list[Problem] = []
@@ -439,18 +521,18 @@ def load(root: Path | None = None, policy_file: Path | None = None) -> Knowledge
     sources = _load_sources(root, problems)
     clauses, broken = _load_clauses(root, sources, problems)
     scenarios = _load_scenarios(root, facts, sources, problems)
-    pfile = policy_file or policy_path(root)
-    policy = _load_policy(pfile, root, facts, problems) if pfile else None
+    pfile, dfiles = policy_layout(root, policy_file, policy_dir)
+    policy = _load_policy(pfile, _policy_root(pfile, root), facts, problems) if pfile else None
+    departments = load_departments(dfiles, root, facts, policy, problems)
     aliases = {f"{c.source} {a}": c.id for c in clauses.values() for a in c.aliases}
-    kb = KnowledgeBase(sources, clauses, scenarios, facts, policy, "", aliases)
+    kb = KnowledgeBase(sources, clauses, scenarios, facts, policy, "", aliases, departments=departments)
     _check_citations(kb, problems)
     problems += safety.check_wording(kb, skip=broken)
     if problems:
         raise KnowledgeError(problems)
-    # A policy kept outside knowledge/ (POLICY_FILE) shapes the answers too, so it is part of the version.
+    # A policy kept outside knowledge/ (POLICY_FILE, POLICY_DIR) shapes the answers too: part of the version.
     files = sorted(root.rglob("*.yml"))
-    if pfile and root not in pfile.parents:
-        files.append(pfile)
+    files += [p for p in ([pfile] if pfile else []) + dfiles if root not in p.parents]
     kb.version = _version(root, files)
     kb.warnings = review_trail.warnings(kb)
     return kb

@@ -182,10 +182,18 @@ class Rule:
     implements: tuple[str, ...]
     departs_from_national: str | None
     contact: str | None
+    layer: str = "trust"  # trust | department: which policy file it comes from
+    source: str = ""  # that file's name for itself ("Radiotherapy", "Example NHS Trust")
+    overrides: tuple[str, ...] = ()  # trust rules this department rule replaces
 
     @property
     def cite(self) -> str:
         return LOCAL_PREFIX + self.id
+
+    @property
+    def layer_label(self) -> str:
+        """How an answer names where the rule comes from: "Radiotherapy (department policy)"."""
+        return f"{self.source} ({self.layer} policy)" if self.source else f"{self.layer} policy"
 
 
 @dataclass(frozen=True)
@@ -209,6 +217,14 @@ class Policy:
     rules: dict[str, Rule]
     file: str
     statements: tuple[Statement, ...] = ()
+    layer: str = "trust"  # trust | department
+    department_id: str | None = None  # a department file's id (its file name)
+    layers: tuple[Policy, ...] = ()  # an effective policy: the files it was built from, department first
+
+    @property
+    def files(self) -> tuple[Policy, ...]:
+        """The policy files behind this policy (itself, when it is a single file)."""
+        return self.layers or (self,)
 
     def is_past_review(self, today: dt.date | None = None) -> bool:
         return (today or dt.date.today()) > self.review
@@ -224,6 +240,7 @@ class KnowledgeBase:
     version: str
     aliases: dict[str, str] = field(default_factory=dict)
     warnings: list[Problem] = field(default_factory=list)  # worth a look, not a reason to refuse
+    departments: dict[str, Policy] = field(default_factory=dict)  # department id -> its own layer only
 
     def clause(self, cite: str) -> Clause | None:
         return self.clauses.get(cite) or self.clauses.get(self.aliases.get(cite, ""))

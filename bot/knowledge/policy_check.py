@@ -16,8 +16,9 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot import config
+from bot.knowledge import layers, safety
 from bot.knowledge import loading as knowledge
-from bot.knowledge import safety
 from bot.knowledge.models import KnowledgeBase, Policy, Problem, Rule
 
 EXPECTED = [f"SoR-2019 5.{i}" for i in range(2, 17)] + [f"SCoR-2014 ({n})" for n in ("i", "ii", "iii", "iv", "v", "vi")]
@@ -38,6 +39,7 @@ class PolicyReport:
     overlaps: list[str] = field(default_factory=list)
     review_note: str = ""
     past_review: bool = False
+    layer_note: str = ""
 
     @property
     def ok(self) -> bool:
@@ -92,13 +94,39 @@ def overlapping_rules(policy: Policy) -> list[str]:
     return found
 
 
+def trust_for(path: Path) -> Path | None:
+    """The trust-wide file a department's file sits under (``<dir>/departments/<id>.yml`` -> ``<dir>/trust.yml``)."""
+    if path.parent.name != knowledge.DEPARTMENTS_DIR:
+        return None
+    trust = path.parent.parent / knowledge.TRUST_FILE
+    return trust if trust.is_file() else None
+
+
 def check(path: Path, kb: KnowledgeBase, today: dt.date | None = None) -> PolicyReport:
+    """One policy file. A department's file is checked with the trust's beneath it: its own rules for
+    wording, conflicts with the trust's and departures; coverage on the two together."""
     problems: list[Problem] = []
-    policy = knowledge._load_policy(path, path.parent, kb.facts, problems)
+    trust_path = trust_for(path)
+    if trust_path is None:
+        own = policy = knowledge._load_policy(path, path.parent, kb.facts, problems)
+    else:
+        trust = knowledge._load_policy(trust_path, trust_path.parent, kb.facts, problems)
+        own = knowledge._load_policy(path, path.parent.parent, kb.facts, problems, layer="department", trust=trust)
+        if trust is not None and own is not None:
+            problems += layers.layer_problems(trust, own)
+            policy = layers.effective(trust, own)
+        else:
+            policy = None
     report = PolicyReport(path, policy, [str(p) for p in problems])
-    if policy is None:  # unreadable or not YAML: the problems say why
+    if policy is None or own is None:  # unreadable or not YAML: the problems say why
         return report
-    for rule in policy.rules.values():
+    report.layer_note = (
+        f"department '{own.department_id}' on top of {trust_path.name}: {len(own.rules)} own rules, "
+        f"{len(layers.replaced(own) & set(policy.files[-1].rules))} trust rules overridden"
+        if trust_path
+        else ""
+    )
+    for rule in own.rules.values():
         report.problems += [
             f"{path.name}: entry '{rule.id}': field 'implements': unknown citation '{c}'"
             for c in rule.implements
@@ -113,7 +141,7 @@ def check(path: Path, kb: KnowledgeBase, today: dt.date | None = None) -> Policy
             if not kb.is_citable(cite):
                 report.problems.append(f"{path.name}: entry '{st.id}': field 'implements': unknown citation '{cite}'")
             implemented.setdefault(cite, []).append(st.id)
-    for rule in policy.rules.values():
+    for rule in own.rules.values():
         report.problems += [str(p) for p in safety.rule_problems(kb, rule, path.name)]
     for cite in EXPECTED:
         clause = kb.clause(cite)
@@ -124,7 +152,7 @@ def check(path: Path, kb: KnowledgeBase, today: dt.date | None = None) -> Policy
             report.covered[cite] = sorted(set(rules))
         else:
             report.missing.append(f"{cite}: {clause.summary if clause else ''}")
-    for rule in policy.rules.values():
+    for rule in own.rules.values():
         report.contradictions += _contradictions(rule)
         if rule.departs_from_national:
             report.departures.append(f"{rule.cite}: {rule.departs_from_national}")
@@ -139,15 +167,23 @@ def check(path: Path, kb: KnowledgeBase, today: dt.date | None = None) -> Policy
     if not policy.incident_system:
         report.contact_gaps.append("no incident reporting system named (field 'incident_system')")
     today = today or dt.date.today()
-    if policy.review != dt.date.min:
-        report.past_review = policy.review < today
-        days = (policy.review - today).days
+    if own.review != dt.date.min:
+        report.past_review = own.review < today
+        days = (own.review - today).days
         report.review_note = (
-            f"PAST REVIEW: was due on {policy.review} ({-days} days ago)"
+            f"PAST REVIEW: was due on {own.review} ({-days} days ago)"
             if report.past_review
-            else f"review due {policy.review} (in {days} days)"
+            else f"review due {own.review} (in {days} days)"
         )
     return report
+
+
+def policy_files(folder: Path) -> list[Path]:
+    """The files of a layered policy folder (trust.yml first, then departments/*.yml), or its single file."""
+    trust = folder / knowledge.TRUST_FILE
+    if trust.is_file():
+        return [trust, *sorted((folder / knowledge.DEPARTMENTS_DIR).glob("*.yml"))]
+    return sorted(folder.glob("*.yml"))[:1]
 
 
 def as_text(r: PolicyReport) -> str:
@@ -155,6 +191,8 @@ def as_text(r: PolicyReport) -> str:
     lines = [f"Policy check: {r.path}"]
     if p:
         lines.append(f"  {p.department}, version {p.version}, owner {p.owner}; approved {p.approved}; {r.review_note}")
+    if r.layer_note:
+        lines.append(f"  {r.layer_note}")
     verdict = "INVALID" if r.problems else ("PAST REVIEW" if r.past_review else "valid")
     lines.append(f"  verdict: {verdict}")
     for title, items in (
@@ -208,19 +246,40 @@ def as_html(r: PolicyReport) -> str:
     )
 
 
-def run(path: Path, html_out: Path | None = None) -> int:
+def run(path: Path | None, html_out: Path | None = None) -> int:
+    """Check one file, or a folder (trust.yml and every departments/*.yml); no path: the configured policies."""
     try:
         kb = knowledge.load()
     except knowledge.KnowledgeError as exc:
         print(exc, file=sys.stderr)
         return 1
-    if not path.is_file():
+    if path is None:
+        trust, departments = knowledge.policy_layout(config.settings().knowledge_dir)
+        paths = ([trust] if trust else []) + departments
+    elif path.is_dir():
+        paths = policy_files(path)
+    elif path.is_file():
+        paths = [path]
+    else:
         print(f"no policy file at {path}", file=sys.stderr)
         return 2
-    report = check(path, kb)
-    print(as_text(report))
+    if not paths:
+        print(f"no policy file in {path or 'the configured policy folder'}", file=sys.stderr)
+        return 2
+    reports = [check(p, kb) for p in paths]
+    print("\n".join(as_text(r) for r in reports))
     if html_out:
         html_out.parent.mkdir(parents=True, exist_ok=True)
-        html_out.write_text(as_html(report), encoding="utf-8")
+        html_out.write_text(as_html(reports[0]) if len(reports) == 1 else _many_html(reports), encoding="utf-8")
         print(f"  HTML report: {html_out}")
-    return 0 if report.ok else 1
+    return 0 if all(r.ok for r in reports) else 1
+
+
+def _many_html(reports: list[PolicyReport]) -> str:
+    """One page for a trust's files: each file's report body in turn."""
+    bodies = []
+    for r in reports:
+        page = as_html(r)
+        bodies.append(page[page.index("<h1>") : page.rindex("<p>Guidance, not legal advice.</p>")])
+    head = as_html(reports[0])
+    return head[: head.index("<h1>")] + "".join(bodies) + "<p>Guidance, not legal advice.</p></html>\n"

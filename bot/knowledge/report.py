@@ -40,6 +40,13 @@ def summary(kb: KnowledgeBase) -> str:
             f"  local policy: {p.department} v{p.version}, {len(p.rules)} rules, "
             f"{len(p.contacts)} contacts, review {p.review} ({state})"
         )
+        for did, d in kb.departments.items():
+            state = "PAST REVIEW" if d.is_past_review() else "in date"
+            over = sum(1 for r in d.rules.values() if r.id in p.rules or r.overrides)
+            lines.append(
+                f"    department {did}: {d.department} v{d.version}, {len(d.rules)} rules "
+                f"({over} override the trust's), owner {d.owner}, review {d.review} ({state})"
+            )
     else:
         lines.append("  local policy: none loaded (national guidance only)")
     lines.append("  coverage (clauses held / cited by a scenario):")

@@ -246,9 +246,9 @@ def check_wording(kb: KnowledgeBase, skip: set[str] = frozenset()) -> list[Probl
                 continue
             strength, cite, legal = _basis(kb, cites)
             problems += _text_problems(s.file, s.id, where, line.text, strength, cite, legal, "its strongest clause")
-    if kb.policy:
-        for rule in kb.policy.rules.values():
-            problems += rule_problems(kb, rule, kb.policy.file)
+    for pol in ([kb.policy] if kb.policy else []) + list(kb.departments.values()):
+        for rule in pol.rules.values():
+            problems += rule_problems(kb, rule, pol.file)
     return problems
 
 

@@ -334,7 +334,11 @@ class FactDoc(Strict):
 
 
 class PolicyFile(Strict):
-    department: Text
+    """One policy layer: the trust-wide file names its ``trust``, a department's file its ``department``
+    (a single ``POLICY_FILE`` may use either)."""
+
+    department: Text | None = None
+    trust: Text | None = None
     owner: Text
     version: Version | None = None
     approved: IsoDate
@@ -343,6 +347,16 @@ class PolicyFile(Strict):
     contacts: list
     rules: list
     statements: list = []
+
+    @root_validator(skip_on_failure=True)
+    def _named(cls, values: dict[str, Any]) -> dict[str, Any]:  # noqa: N805
+        if not values.get("department") and not values.get("trust"):
+            raise ValueError(
+                "missing field 'department' (or 'trust' for the trust-wide file): the name shown in answers"
+            )
+        if values.get("department") and values.get("trust"):
+            raise ValueError("give 'department' or 'trust', not both")
+        return values
 
 
 class ContactDoc(Strict):
@@ -362,6 +376,7 @@ class RuleDoc(Strict):
     implements: TextList = []
     departs_from_national: LooseText | None = None
     contact: LooseText | None = None
+    overrides: TextList = []  # department files only: the trust rule(s) this rule replaces
 
     _effect = validator("effect", allow_reuse=True)(_one_of("effect", RULE_EFFECTS))
 

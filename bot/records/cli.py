@@ -52,6 +52,12 @@ def add_records_commands(subparsers: argparse._SubParsersAction) -> None:
         "--chart", metavar="PATH", default=None, help="PNG chart path (default: var/report-FROM-TO.png)"
     )
     report.add_argument("--db", metavar="URL", default=None, help="database URL (default: DATABASE_URL)")
+    report.add_argument(
+        "--department",
+        metavar="ID",
+        default=None,
+        help="only this department's answers, votes and unanswered questions (e.g. radiotherapy)",
+    )
     report.set_defaults(func=cmd_report)
 
 
@@ -130,13 +136,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     url = _url(args)
     engine = make_engine(url)
     try:
-        summary = rep.build_report(engine, start, end)
+        summary = rep.build_report(engine, start, end, department=args.department)
         print(rep.format_report(summary, _local_rules()))
         chart = Path(args.chart) if args.chart else config.var_dir() / f"report-{start}-{end}.png"
         rep.write_chart(summary, chart)
         print(f"Chart: {chart}")
         if args.csv:
-            rows = rep.write_csv(engine, start, end, Path(args.csv))
+            rows = rep.write_csv(engine, start, end, Path(args.csv), department=args.department)
             print(f"CSV: {args.csv} ({rows} rows)")
     except SQLAlchemyError as exc:
         return _db_error(url, exc)

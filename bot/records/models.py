@@ -48,6 +48,7 @@ class AnswerRecord(Base):
     latency_ms = Column(Float)
     model_version = Column(String(64))
     knowledge_version = Column(String(64))
+    department = Column(String(64), index=True)  # the department id whose policy applied; never a person
 
 
 class FeedbackRecord(Base):
@@ -77,6 +78,7 @@ class UnansweredRecord(Base):
     created_at = Column(DateTime, nullable=False, default=utcnow, index=True)
     question = Column(Text, nullable=False)  # redacted
     reason = Column(String(64), nullable=False, default="fallback")
+    department = Column(String(64), index=True)  # department id only
 
 
 Index("ix_rec_answers_scenario_created", AnswerRecord.scenario, AnswerRecord.created_at)

@@ -112,7 +112,7 @@ class Recorder:
                 answer, answer_id=answer_id, knowledge_version=answer.get("knowledge_version", ""), **kwargs
             )
             if answer.get("kind") == "not_sure" or (answer.get("kind") == "clause" and not answer.get("citations")):
-                self.store.record_unanswered(answer["question"], answer.get("kind", ""))
+                self.store.record_unanswered(answer["question"], answer.get("kind", ""), answer.get("department"))
 
         return job
 

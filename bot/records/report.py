@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TextIO
 
 from sqlalchemy import case, func, inspect, select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.expression import ColumnElement
 
 from bot.records.grouping import Group, group_similar
@@ -28,6 +28,7 @@ from bot.records.reasons import REASONS
 FALLBACK_LABEL = "(fallback)"
 OUT_OF_SCOPE_LABEL = "(out of scope)"
 NO_REASON_LABEL = "(no reason given)"
+NO_DEPARTMENT_LABEL = "(no department)"
 _PROGRESS_MIN_ROWS = 5_000  # below this a progress bar is just noise
 _CHART_SERIES = 8  # more scenarios than this are grouped as "other"
 OTHER_SERIES = "other"
@@ -51,6 +52,7 @@ CSV_COLUMNS = [
     "latency_ms",
     "model_version",
     "knowledge_version",
+    "department",
     "helpful_votes",
     "unhelpful_votes",
     *(f"unhelpful_{reason}" for reason in REASONS),
@@ -81,6 +83,9 @@ class Report:
     #: every unanswered question in range, grouped by similarity, largest group first
     unanswered_groups: list[Group] = field(default_factory=list)
     unanswered: int = 0
+    department: str | None = None  # the report covers this department only
+    #: department id (or NO_DEPARTMENT_LABEL) -> answers, helpful, unhelpful, unanswered; for comparison
+    by_department: dict[str, Counter] = field(default_factory=dict)
 
     @property
     def fallback_rate(self) -> float:
@@ -135,13 +140,32 @@ def has_reasons(engine: Engine) -> bool:
     return any(c["name"] == "reason" for c in inspect(engine).get_columns(FeedbackRecord.__tablename__))
 
 
-def build_report(engine: Engine, start: date, end: date, *, top: int = 10) -> Report:
-    """Compute the summary figures and weekly counts for ``start``..``end``."""
-    report = Report(start=start, end=end)
+def has_departments(engine: Engine) -> bool:
+    """Whether the records have the department column (migration 0003)."""
+    return any(c["name"] == "department" for c in inspect(engine).get_columns(AnswerRecord.__tablename__))
+
+
+def build_report(engine: Engine, start: date, end: date, *, top: int = 10, department: str | None = None) -> Report:
+    """Compute the summary figures and weekly counts for ``start``..``end`` (one department's only, if given),
+    and the figures per department for comparison."""
+    report = Report(start=start, end=end, department=department)
     if not has_schema(engine):
         return report
     reasons_known = has_reasons(engine)
+    departments_known = has_departments(engine)
+    if department and not departments_known:
+        return report  # records from before departments were kept: none belong to this one
     in_range = _between(AnswerRecord.created_at, start, end)
+    if department:
+        in_range = in_range & (AnswerRecord.department == department)
+    vote_range = _between(FeedbackRecord.created_at, start, end)
+    unanswered_range = _between(UnansweredRecord.created_at, start, end)
+    if department:
+        # votes on this department's answers (a subquery, so no join is needed where votes are counted)
+        vote_range = vote_range & FeedbackRecord.answer_id.in_(
+            select(AnswerRecord.id).where(AnswerRecord.department == department)
+        )
+        unanswered_range = unanswered_range & (UnansweredRecord.department == department)
     scenarios: Counter = Counter()
     with engine.connect() as conn:
         total = conn.execute(select(func.count()).select_from(AnswerRecord).where(in_range)).scalar_one()
@@ -170,9 +194,7 @@ def build_report(engine: Engine, start: date, end: date, *, top: int = 10) -> Re
         report.top_scenarios = scenarios.most_common(top)
 
         votes = conn.execute(
-            select(FeedbackRecord.helpful, func.count())
-            .where(_between(FeedbackRecord.created_at, start, end))
-            .group_by(FeedbackRecord.helpful)
+            select(FeedbackRecord.helpful, func.count()).where(vote_range).group_by(FeedbackRecord.helpful)
         )
         for helpful, count in votes:
             if helpful:
@@ -182,7 +204,7 @@ def build_report(engine: Engine, start: date, end: date, *, top: int = 10) -> Re
         if reasons_known:
             by_reason = conn.execute(
                 select(FeedbackRecord.reason, func.count())
-                .where(_between(FeedbackRecord.created_at, start, end), FeedbackRecord.helpful.is_(False))
+                .where(vote_range, FeedbackRecord.helpful.is_(False))
                 .group_by(FeedbackRecord.reason)
             )
             for reason, count in by_reason:
@@ -197,7 +219,7 @@ def build_report(engine: Engine, start: date, end: date, *, top: int = 10) -> Re
         for scenario, oos, helpful, count in conn.execute(
             select(AnswerRecord.scenario, AnswerRecord.out_of_scope, FeedbackRecord.helpful, func.count())
             .join(AnswerRecord, AnswerRecord.id == FeedbackRecord.answer_id)
-            .where(_between(FeedbackRecord.created_at, start, end))
+            .where(vote_range)
             .group_by(AnswerRecord.scenario, AnswerRecord.out_of_scope, FeedbackRecord.helpful)
         ):
             per_scenario[scenario_label(scenario, oos)][0 if helpful else 1] += count
@@ -207,9 +229,7 @@ def build_report(engine: Engine, start: date, end: date, *, top: int = 10) -> Re
         shown: dict[str, str] = {}
         asked: list[str] = []
         for (question,) in conn.execute(
-            select(UnansweredRecord.question)
-            .where(_between(UnansweredRecord.created_at, start, end))
-            .order_by(UnansweredRecord.created_at)
+            select(UnansweredRecord.question).where(unanswered_range).order_by(UnansweredRecord.created_at)
         ):
             # Same question, different spacing or case: counted together,
             # shown as first asked.
@@ -220,7 +240,49 @@ def build_report(engine: Engine, start: date, end: date, *, top: int = 10) -> Re
         report.top_unanswered = [(shown[q], n) for q, n in unanswered.most_common(top)]
         report.unanswered = len(asked)
         report.unanswered_groups = group_similar(asked)
+        if departments_known:
+            report.by_department = _by_department(conn, start, end, department)
     return report
+
+
+def _by_department(conn: Connection, start: date, end: date, department: str | None) -> dict[str, Counter]:
+    """Answers, votes and unanswered questions per department id, counted in the database."""
+    out: dict[str, Counter] = defaultdict(Counter)
+    answers = _between(AnswerRecord.created_at, start, end)
+    votes = _between(FeedbackRecord.created_at, start, end)
+    unanswered = _between(UnansweredRecord.created_at, start, end)
+    if department:
+        answers = answers & (AnswerRecord.department == department)
+        votes = votes & (AnswerRecord.department == department)
+        unanswered = unanswered & (UnansweredRecord.department == department)
+    for dept, n in conn.execute(
+        select(AnswerRecord.department, func.count()).where(answers).group_by(AnswerRecord.department)
+    ):
+        out[dept or NO_DEPARTMENT_LABEL]["answers"] += n
+    for dept, helpful, n in conn.execute(
+        select(AnswerRecord.department, FeedbackRecord.helpful, func.count())
+        .join(AnswerRecord, AnswerRecord.id == FeedbackRecord.answer_id)
+        .where(votes)
+        .group_by(AnswerRecord.department, FeedbackRecord.helpful)
+    ):
+        out[dept or NO_DEPARTMENT_LABEL]["helpful" if helpful else "unhelpful"] += n
+    for dept, n in conn.execute(
+        select(UnansweredRecord.department, func.count()).where(unanswered).group_by(UnansweredRecord.department)
+    ):
+        out[dept or NO_DEPARTMENT_LABEL]["unanswered"] += n
+    return dict(sorted(out.items(), key=lambda kv: (kv[0] == NO_DEPARTMENT_LABEL, kv[0])))
+
+
+def format_departments(report: Report) -> list[str]:
+    """The department comparison: answers, helpful rate and unanswered questions, one line each."""
+    if not report.by_department:
+        return []
+    lines = ["  By department:", f"    {'department':<24} {'answers':>8} {'helpful':>8} {'unanswered':>10}"]
+    for name, c in report.by_department.items():
+        votes = c["helpful"] + c["unhelpful"]
+        rate = f"{100 * c['helpful'] / votes:.0f}%" if votes else "-"
+        lines.append(f"    {name:<24} {c['answers']:>8} {rate:>8} {c['unanswered']:>10}")
+    return lines
 
 
 def scenario_label(scenario: str | None, out_of_scope: bool) -> str:
@@ -241,8 +303,9 @@ def format_report(report: Report, local_rules: Iterable[str] | None = None) -> s
     """Plain-text summary for the terminal; ``local_rules`` (the policy's rule
     citations) adds the rules never cited."""
     pct = lambda x: f"{100 * x:.1f}%"  # noqa: E731
+    scope = f" for department {report.department}" if report.department else ""
     lines = [
-        f"Report {report.start.isoformat()} to {report.end.isoformat()}",
+        f"Report {report.start.isoformat()} to {report.end.isoformat()}{scope}",
         f"  Questions answered:   {report.questions}",
         f"  Fallback rate:        {pct(report.fallback_rate)} ({report.fallbacks})",
         f"  Out-of-scope rate:    {pct(report.out_of_scope_rate)} ({report.out_of_scope})",
@@ -269,6 +332,7 @@ def format_report(report: Report, local_rules: Iterable[str] | None = None) -> s
     if local_rules is not None:
         lines.append("  Local rules never cited:")
         lines += [f"            {cite}" for cite in never] or ["    (none)"]
+    lines += format_departments(report)
     return "\n".join(lines)
 
 
@@ -337,15 +401,15 @@ def csv_cell(value: object) -> object:
     return value
 
 
-def write_csv(engine: Engine, start: date, end: date, path: Path) -> int:
-    """Export the answers in range (one row each, with vote counts)."""
+def write_csv(engine: Engine, start: date, end: date, path: Path, department: str | None = None) -> int:
+    """Export the answers in range (one row each, with vote counts), one department's only if given."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as f:
-        return write_csv_to(engine, start, end, f)
+        return write_csv_to(engine, start, end, f, department)
 
 
-def write_csv_to(engine: Engine, start: date, end: date, f: TextIO) -> int:
+def write_csv_to(engine: Engine, start: date, end: date, f: TextIO, department: str | None = None) -> int:
     """The CSV of :func:`write_csv` written to an open text stream; returns the row count."""
     written = 0
     out = csv.writer(f)
@@ -353,6 +417,11 @@ def write_csv_to(engine: Engine, start: date, end: date, f: TextIO) -> int:
     if not has_schema(engine):
         return 0
     in_range = _between(AnswerRecord.created_at, start, end)
+    departments_known = has_departments(engine)
+    if department:
+        if not departments_known:
+            return 0  # records from before departments were kept: none belong to this one
+        in_range = in_range & (AnswerRecord.department == department)
     reasons_known = has_reasons(engine)
     per_reason = [
         (
@@ -373,7 +442,9 @@ def write_csv_to(engine: Engine, start: date, end: date, f: TextIO) -> int:
         .subquery()
     )
     stmt = (
-        select(*AnswerRecord.__table__.columns, votes.c.up, votes.c.n, *(votes.c[f"unhelpful_{r}"] for r in REASONS))
+        select(
+            *_answer_columns(departments_known), votes.c.up, votes.c.n, *(votes.c[f"unhelpful_{r}"] for r in REASONS)
+        )
         .outerjoin(votes, votes.c.answer_id == AnswerRecord.id)
         .where(in_range)
         .order_by(AnswerRecord.created_at)
@@ -389,11 +460,17 @@ def write_csv_to(engine: Engine, start: date, end: date, f: TextIO) -> int:
             for flag in ("out_of_scope", "fallback", "clarified"):
                 a[flag] = int(bool(a[flag]))
             a["helpful_votes"], a["unhelpful_votes"] = up, n - up
+            a.setdefault("department", None)  # a database from before migration 0003
             for r in REASONS:
                 a[f"unhelpful_{r}"] = int(a[f"unhelpful_{r}"] or 0)
             out.writerow([csv_cell(a[c]) for c in CSV_COLUMNS])
             written += 1
     return written
+
+
+def _answer_columns(departments_known: bool) -> list:
+    """The answers' columns as the database has them (no department column before migration 0003)."""
+    return [c for c in AnswerRecord.__table__.columns if departments_known or c.name != "department"]
 
 
 def parse_day(value: str | None, default: date) -> date:

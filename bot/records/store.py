@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import threading
 import time
 import uuid
@@ -59,6 +60,12 @@ def _redact(text: str | None) -> str:
 
     # Only the head is read: a pasted megabyte costs what 10,000 characters do.
     return redact_prefix(text or "", _MAX_TEXT)
+
+
+def _department(value: Any) -> str | None:
+    """A department id as recorded: a short lower-case id, or nothing (never free text)."""
+    text = str(value or "").strip()
+    return text if re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", text) and len(text) <= 64 else None
 
 
 def safe_url(url: str) -> str:
@@ -208,6 +215,7 @@ class RecordStore:
             "latency_ms": float(latency_ms) if latency_ms is not None else None,
             "model_version": str(model_version)[:64] if model_version else None,
             "knowledge_version": str(knowledge_version)[:64] if knowledge_version else None,
+            "department": _department(answer.get("department")),
         }
         self._write("answer", row)
         return row["id"]
@@ -236,13 +244,14 @@ class RecordStore:
         }
         return None if self._write("feedback", row) == REJECTED else row["id"]
 
-    def record_unanswered(self, question: str, reason: str = "fallback") -> str:
-        """Store a question the assistant could not answer (redacted)."""
+    def record_unanswered(self, question: str, reason: str = "fallback", department: str | None = None) -> str:
+        """Store a question the assistant could not answer (redacted), with the department id if any."""
         row = {
             "id": new_id(),
             "created_at": utcnow().isoformat(),
             "question": _redact(question),
             "reason": str(reason or "fallback")[:64],
+            "department": _department(department),
         }
         self._write("unanswered", row)
         return row["id"]

@@ -51,12 +51,14 @@ def cmd_ask(args: argparse.Namespace) -> int:
             line = _question_line(line)
             if not line.strip():
                 continue
-            answer = assistant.ask(line, facts=facts, scenario=args.scenario, state=state)
+            answer = assistant.ask(line, facts=facts, scenario=args.scenario, state=state, department=args.department)
             state = answer.state or None
             data = answer.to_dict()
             print(json.dumps(data, ensure_ascii=False) if args.json else data["reply"] + "\n", flush=True)
         return EXIT_OK
-    data = assistant.ask(args.text, facts=facts, scenario=args.scenario, allow_clarify=not args.no_clarify).to_dict()
+    data = assistant.ask(
+        args.text, facts=facts, scenario=args.scenario, allow_clarify=not args.no_clarify, department=args.department
+    ).to_dict()
     print(json.dumps(data, ensure_ascii=False, indent=None) if args.json else data["reply"])
     return EXIT_OK
 
@@ -106,7 +108,11 @@ def cmd_knowledge_check(args: argparse.Namespace) -> int:
     from bot.knowledge.report import summary
 
     try:
-        kb = load(Path(args.dir) if args.dir else None, Path(args.policy) if args.policy else None)
+        kb = load(
+            Path(args.dir) if args.dir else None,
+            Path(args.policy) if args.policy else None,
+            Path(args.policy_dir) if args.policy_dir else None,
+        )
     except KnowledgeError as exc:
         print(exc, file=sys.stderr)
         return EXIT_FAIL
@@ -152,7 +158,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 def cmd_policy_check(args: argparse.Namespace) -> int:
     from bot.knowledge.policy_check import run
 
-    return run(Path(args.path), Path(args.html) if args.html else None)
+    return run(Path(args.path) if args.path else None, Path(args.html) if args.html else None)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -178,6 +184,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ask.add_argument("--scenario", help="answer this scenario id directly")
     ask.add_argument("--no-clarify", action="store_true", help="answer without asking a clarifying question")
+    ask.add_argument(
+        "--department",
+        metavar="ID",
+        help="answer with this department's policy on top of the trust's (e.g. radiotherapy)",
+    )
     ask.set_defaults(func=cmd_ask)
 
     ev = sub.add_parser("eval", help="score a held-out test set (rates with 95 %% intervals, by section and class)")
@@ -208,7 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
     kn_sub = kn.add_subparsers(dest="knowledge_command", metavar="ACTION", required=True)
     check = kn_sub.add_parser("check", help="validate the knowledge base and print a summary")
     check.add_argument("--dir", help="knowledge folder (default: knowledge/)")
-    check.add_argument("--policy", help="a local policy file to check with it")
+    check.add_argument("--policy", help="a single local policy file to check with it (no departments)")
+    check.add_argument("--policy-dir", help="a folder of trust.yml and departments/<id>.yml to check with it")
     check.set_defaults(func=cmd_knowledge_check)
 
     build = sub.add_parser("build", help="build the spaCy pipeline and the core classifier")
@@ -218,8 +230,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     pol = sub.add_parser("policy", help="department policy tools")
     pol_sub = pol.add_subparsers(dest="policy_command", metavar="ACTION", required=True)
-    pcheck = pol_sub.add_parser("check", help="check a department policy file against the national guidance")
-    pcheck.add_argument("path")
+    pcheck = pol_sub.add_parser(
+        "check", help="check policy files against the national guidance (and a department's against the trust's)"
+    )
+    pcheck.add_argument(
+        "path",
+        nargs="?",
+        help="a policy file, or a folder of trust.yml and departments/ (default: the configured policies)",
+    )
     pcheck.add_argument("--html", help="also write a one-page HTML report here")
     pcheck.set_defaults(func=cmd_policy_check)
 

@@ -29,7 +29,7 @@ import json
 import secrets
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from bot.knowledge import KnowledgeBase
+    from bot.knowledge.models import Policy
     from bot.records.report import Report
 
 PREFIX = "/dashboard"
@@ -177,17 +178,44 @@ class KnowledgeView:
     scenario_titles: dict[str, str] = field(default_factory=dict)
     rules: dict[str, str] = field(default_factory=dict)  # "LOCAL REC-01" -> its title, in policy order
     policy: dict[str, Any] | None = None  # department, version, review (date)
+    #: department id -> the same view for that department: its name, its rules on top of the trust's, its file
+    departments: dict[str, KnowledgeView] = field(default_factory=dict)
+    name: str = ""  # a department's name
 
     @classmethod
     def of(cls, kb: KnowledgeBase) -> KnowledgeView:
+        from bot.knowledge.layers import effective
+
+        titles = {s.id: s.title for s in kb.scenarios.values()}
         pol = kb.policy
-        return cls(
-            scenario_titles={s.id: s.title for s in kb.scenarios.values()},
-            rules={r.cite: r.title for r in pol.rules.values()} if pol else {},
-            policy={"department": pol.department, "version": pol.version, "owner": pol.owner, "review": pol.review}
+        departments = {
+            did: cls(titles, _rule_titles(effective(pol, dept)), _file(dept), name=dept.department)
+            for did, dept in kb.departments.items()
             if pol
-            else None,
-        )
+        }
+        return cls(titles, _rule_titles(pol) if pol else {}, _file(pol) if pol else None, departments)
+
+    def for_department(self, department: str | None) -> KnowledgeView:
+        """The view one department's figures are read with (None: the trust's)."""
+        return self.departments.get(department or "", self)
+
+
+def _rule_titles(policy: Policy) -> dict[str, str]:
+    return {r.cite: r.title for r in policy.rules.values()}
+
+
+def _file(policy: Policy) -> dict[str, Any]:
+    return {"department": policy.department, "version": policy.version, "owner": policy.owner, "review": policy.review}
+
+
+def department_of(query: dict[str, list[str]], kv: KnowledgeView) -> str | None:
+    """``department`` from a query string: a known id, or None for every department; ValueError otherwise."""
+    given = (query.get("department") or [""])[0].strip()
+    if not given:
+        return None
+    if given not in kv.departments:
+        raise ValueError("no such department: choose one from the list")
+    return given
 
 
 def date_range(query: dict[str, list[str]], today: date | None = None) -> tuple[date, date]:
@@ -212,11 +240,23 @@ def _name(label: str, kv: KnowledgeView) -> str:
     return fixed.get(label) or kv.scenario_titles.get(label, label)
 
 
+def _department_rows(report: Report, everyone: KnowledgeView) -> list[tuple[str, str, Counter]]:
+    """(id, name, counts) per department in name order, then answers from no department's page."""
+    from bot.records.report import NO_DEPARTMENT_LABEL
+
+    rows = [
+        (label, everyone.departments[label].name if label in everyone.departments else label, c)
+        for label, c in report.by_department.items()
+    ]
+    return sorted(rows, key=lambda row: (row[0] == NO_DEPARTMENT_LABEL, row[1].casefold()))
+
+
 def summary(report: Report, kv: KnowledgeView | None = None, today: date | None = None) -> dict[str, Any]:
     """The dashboard's figures as JSON-ready data, all taken from ``report``."""
     from bot.records.report import NO_REASON_LABEL, chart_series
 
-    kv = kv or KnowledgeView()
+    everyone = kv or KnowledgeView()
+    kv = everyone.for_department(report.department)
     weeks, series = chart_series(report)
     labels = sorted(
         set(report.answers_by_scenario) | set(report.feedback_by_scenario),
@@ -247,10 +287,29 @@ def summary(report: Report, kv: KnowledgeView | None = None, today: date | None 
             "review": review.isoformat(),
             "pastReview": (today or date.today()) > review,
         }
-    range_query = urlencode({"from": report.start.isoformat(), "to": report.end.isoformat()})
+    scope = {"from": report.start.isoformat(), "to": report.end.isoformat()}
+    if report.department:
+        scope["department"] = report.department
+    range_query = urlencode(scope)
     return {
         "from": report.start.isoformat(),
         "to": report.end.isoformat(),
+        "department": report.department,
+        "departments": [{"id": did, "name": view.name} for did, view in everyone.departments.items()],
+        "byDepartment": [
+            {
+                "id": label,
+                "name": name,
+                "answers": c["answers"],
+                "helpful": c["helpful"],
+                "unhelpful": c["unhelpful"],
+                "helpfulRate": round(c["helpful"] / (c["helpful"] + c["unhelpful"]), 4)
+                if c["helpful"] + c["unhelpful"]
+                else None,
+                "unanswered": c["unanswered"],
+            }
+            for label, name, c in _department_rows(report, everyone)
+        ],
         "totals": {
             "questions": report.questions,
             "fallbacks": report.fallbacks,
@@ -287,12 +346,12 @@ def summary(report: Report, kv: KnowledgeView | None = None, today: date | None 
     }
 
 
-def csv_bytes(engine: Engine, start: date, end: date) -> bytes:
+def csv_bytes(engine: Engine, start: date, end: date, department: str | None = None) -> bytes:
     """The CSV ``bot report --csv`` writes, for a download."""
     from bot.records.report import write_csv_to
 
     out = io.StringIO(newline="")
-    write_csv_to(engine, start, end, out)
+    write_csv_to(engine, start, end, out, department)
     return out.getvalue().encode("utf-8")
 
 
@@ -445,22 +504,24 @@ class Dashboard:
 
         try:
             start, end = date_range(query)
+            department = department_of(query, self.knowledge())
         except ValueError as exc:
             return h._json({"error": str(exc)}, HTTPStatus.BAD_REQUEST)
         try:
             if path.endswith(".csv"):
+                prefix = f"{department}-" if department else ""
                 return h._send(
                     HTTPStatus.OK,
-                    csv_bytes(self.engine(), start, end),
+                    csv_bytes(self.engine(), start, end, department),
                     "text/csv; charset=utf-8",
                     "no-store",
-                    extra={"Content-Disposition": f'attachment; filename="report-{start}-{end}.csv"'},
+                    extra={"Content-Disposition": f'attachment; filename="report-{prefix}{start}-{end}.csv"'},
                 )
-            report = build_report(self.engine(), start, end)
+            report = build_report(self.engine(), start, end, department=department)
         except SQLAlchemyError:
             return h._json({"error": "the records database cannot be reached"}, HTTPStatus.SERVICE_UNAVAILABLE)
         if path.endswith(".png"):
-            kv = self.knowledge()
+            kv = self.knowledge().for_department(department)
             names = {label: _name(label, kv) for label, _ in chart_series(report)[1]}
             return h._send(HTTPStatus.OK, chart_png(report, names), "image/png", "no-store")
         body = json.dumps(summary(report, self.knowledge()), ensure_ascii=False).encode("utf-8")

@@ -5,9 +5,15 @@ the NHS.UK frontend library installed under ``web/node_modules`` by
 ``npm ci --prefix web``. The page talks to the Rasa server's REST channel
 directly (Rasa's ``--cors`` must list this page's origin); this server adds:
 
+- ``/``                   the chat page; when the trust has department policies, the list of
+                          departments instead, each a link to its own page
+- ``/d/<id>/``            the chat page for one department (the link a department puts on its intranet)
 - ``/config.json``        what the page needs from the server and the core: where Rasa is, the
-                          reset words and the "Not helpful" reasons (see :func:`page_config`)
-- ``/api/clauses``        every citable clause (and local policy rule), for the "Why" panels
+                          reset words and the "Not helpful" reasons (see :func:`page_config`);
+                          ``?department=<id>`` adds that department, which the page sends with
+                          each message as the REST ``metadata``
+- ``/api/clauses``        every citable clause (and local policy rule), for the "Why" panels;
+                          ``?department=<id>``: with that department's rules on top of the trust's
 - ``/api/clauses/<id>``   one of them, e.g. ``/api/clauses/SoR-2019%205.6``
 - ``/health``             ``{"status": "ok"}``
 - ``/dashboard``          the policy leads' dashboard, when ``DASHBOARD_TOKEN`` is set (bot/serving/dashboard.py)
@@ -21,6 +27,7 @@ or the Rasa server.
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import posixpath
 import re
@@ -30,10 +37,11 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from bot.answering.small_talk import RESET_WORDS
 from bot.config import WEB_ROOT, settings
+from bot.knowledge.models import LOCAL_PREFIX, Policy
 from bot.records.reasons import LABELS as FEEDBACK_LABELS
 from bot.records.reasons import MAX_COMMENT as FEEDBACK_COMMENT_MAX
 from bot.records.reasons import REASONS as FEEDBACK_REASONS
@@ -60,6 +68,8 @@ CONTENT_TYPES = {
 OWN_FILES = {"index.html", "app.css"} | {
     f"js/{name}.js" for name in ("main", "dom", "rasa-client", "answer-render", "record-copy", "feedback")
 }
+# /d/<id> and /d/<id>/ (or .../index.html): one department's page
+_DEPARTMENT_PATH = re.compile(r"^/d/([a-z0-9]+(?:-[a-z0-9]+)*)(/|/index\.html)?$")
 # @font-face rules whose src is on another host (the compiled NHS.UK CSS points at a CDN).
 _REMOTE_FONT_FACE = re.compile(r"@font-face\s*\{[^}]*url\(\s*['\"]?https?://[^}]*\}", re.IGNORECASE)
 
@@ -94,14 +104,18 @@ def content_security_policy(rasa_url: str) -> str:
     )
 
 
-def page_config(rasa_url: str) -> dict[str, Any]:
-    """``/config.json``: where the browser finds Rasa, plus the lists the core owns."""
-    return {
+def page_config(rasa_url: str, department: str = "", department_name: str = "") -> dict[str, Any]:
+    """``/config.json``: where the browser finds Rasa, plus the lists the core owns, and the department
+    the page is for (only one the knowledge base has)."""
+    config: dict[str, Any] = {
         "rasaUrl": rasa_url,
         "reset_words": list(RESET_WORDS),
         "feedback_reasons": [{"code": code, "label": FEEDBACK_LABELS[code]} for code in FEEDBACK_REASONS],
         "feedback_comment_max": FEEDBACK_COMMENT_MAX,
     }
+    if department and department_name:
+        config["department"], config["department_name"] = department, department_name
+    return config
 
 
 class Clauses:
@@ -111,11 +125,15 @@ class Clauses:
         self._lock = threading.Lock()
         self._items: dict[str, dict[str, Any]] | None = None
         self._aliases: dict[str, str] = {}
+        self.departments: dict[str, str] = {}  # department id -> its name, in name order
+        # each department's effective rules (its own on top of the trust's): asked for with ?department=
+        self._department_items: dict[str, dict[str, dict[str, Any]]] = {}
         self.error: str | None = None
 
     def _load(self) -> None:
         sys.modules.setdefault("tensorflow", None)  # type: ignore[arg-type]  # not needed; keeps import quick
-        from bot.knowledge import LOCAL_PREFIX, KnowledgeError, load
+        from bot.knowledge import KnowledgeError, load
+        from bot.knowledge.layers import effective
 
         try:
             kb = load()
@@ -142,25 +160,11 @@ class Clauses:
                 "change": c.change,
             }
         if kb.policy:
-            pol = kb.policy
-            title = f"{pol.department} recording policy, version {pol.version}"
-            for rule in pol.rules.values():
-                items[rule.cite] = {
-                    "id": rule.cite,
-                    "heading": rule.title,
-                    "summary": rule.title,
-                    "text": rule.text,
-                    "source": LOCAL_PREFIX.strip(),
-                    "source_title": title,
-                    "publisher": pol.owner,
-                    "status": "past review" if pol.is_past_review() else "current",
-                    "where": "",
-                    "secondary": False,
-                    "local": True,
-                    "successor": list(rule.implements),
-                    "change": "",
-                    "departs": rule.departs_from_national,
-                }
+            items.update(_rule_items(kb.policy))
+            self._department_items = {
+                did: _rule_items(effective(kb.policy, dept)) for did, dept in kb.departments.items()
+            }
+        self.departments = {did: d.department for did, d in kb.departments.items()}
         self._aliases = dict(kb.aliases)
         self._items = items
 
@@ -170,10 +174,43 @@ class Clauses:
                 self._load()
             return self._items or {}
 
-    def get(self, cid: str) -> dict[str, Any] | None:
+    def view(self, department: str = "") -> dict[str, dict[str, Any]]:
+        """Every citable item as one department sees it (unknown or none: the trust's rules)."""
         items = self.all()
+        own = self._department_items.get(department)
+        if own is None:
+            return items
+        return {**{k: v for k, v in items.items() if not v["local"]}, **own}
+
+    def get(self, cid: str, department: str = "") -> dict[str, Any] | None:
+        items = self.view(department)
         cid = " ".join(cid.split())
         return items.get(cid) or items.get(self._aliases.get(cid, ""))
+
+
+def _rule_items(policy: Policy) -> dict[str, dict[str, Any]]:
+    """A policy's rules as /api/clauses items, each naming the file (layer) it comes from."""
+    items = {}
+    for rule in policy.rules.values():
+        layer = next((f for f in policy.files if f.layer == rule.layer), policy)
+        items[rule.cite] = {
+            "id": rule.cite,
+            "heading": rule.title,
+            "summary": rule.title,
+            "text": rule.text,
+            "source": LOCAL_PREFIX.strip(),
+            "source_title": f"{layer.department} recording policy ({rule.layer}), version {layer.version}",
+            "publisher": layer.owner,
+            "status": "past review" if layer.is_past_review() else "current",
+            "where": "",
+            "secondary": False,
+            "local": True,
+            "successor": list(rule.implements),
+            "change": "",
+            "departs": rule.departs_from_national,
+            "layer": rule.layer,
+        }
+    return items
 
 
 def _strip_remote_fonts(css: bytes) -> bytes:
@@ -236,13 +273,23 @@ class Handler(BaseHTTPRequestHandler):
         self.do_GET()
 
     def do_GET(self) -> None:  # noqa: N802
-        path = urlsplit(self.path).path
+        parts = urlsplit(self.path)
+        path = parts.path
+        department = parse_qs(parts.query).get("department", [""])[0]
         if self.dashboard.handles(path):
             return self.dashboard.get(self)
-        if path in ("/", "/index.html"):
+        if path == "/":
+            if self._departments():
+                return self._department_list()
             return self._file(self.root / "index.html")
+        if path == "/index.html":  # the page with the trust's policy alone
+            return self._file(self.root / "index.html")
+        found = _DEPARTMENT_PATH.match(path)
+        if found:
+            return self._department_page(found.group(1), found.group(2))
         if path == "/config.json":
-            return self._json(page_config(self.rasa_url))
+            name = self._departments().get(department, "")
+            return self._json(page_config(self.rasa_url, department if name else "", name))
         if path == "/health":
             return self._json({"status": "ok"})
         if path == "/favicon.ico":
@@ -250,9 +297,9 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/api/clauses":
             if self.clauses.all() == {} and self.clauses.error:
                 return self._json({"error": "knowledge base could not be loaded"}, HTTPStatus.SERVICE_UNAVAILABLE)
-            return self._json(list(self.clauses.all().values()))
+            return self._json(list(self.clauses.view(department).values()))
         if path.startswith("/api/clauses/"):
-            clause = self.clauses.get(unquote(path[len("/api/clauses/") :]))
+            clause = self.clauses.get(unquote(path[len("/api/clauses/") :]), department)
             if clause is None:
                 return self._json({"error": "no such clause"}, HTTPStatus.NOT_FOUND)
             return self._json(clause)
@@ -267,6 +314,42 @@ class Handler(BaseHTTPRequestHandler):
         if name in OWN_FILES:
             return self._file(self.root / name)
         return self._error(HTTPStatus.NOT_FOUND, "not found")
+
+    def _departments(self) -> dict[str, str]:
+        self.clauses.all()  # the knowledge base, loaded once
+        return self.clauses.departments
+
+    def _department_page(self, did: str, rest: str | None) -> None:
+        if did not in self._departments():
+            return self._error(HTTPStatus.NOT_FOUND, f"no department '{did}' here: see / for the list")
+        if rest is None:  # /d/<id>: one address per page, with the slash
+            return self._send(
+                HTTPStatus.MOVED_PERMANENTLY, b"", CONTENT_TYPES[".txt"], extra={"Location": f"/d/{did}/"}
+            )
+        return self._file(self.root / "index.html")
+
+    def _department_list(self) -> None:
+        e = html.escape
+        links = "".join(
+            f'<li><a class="nhsuk-link" href="/d/{e(did)}/">{e(name)}</a></li>'
+            for did, name in self._departments().items()
+        )
+        body = (
+            '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            "<title>Recording in imaging: choose your department</title>"
+            '<link rel="icon" href="/favicon.ico" sizes="48x48">'
+            '<link rel="stylesheet" href="/nhsuk/nhsuk-frontend.min.css"><link rel="stylesheet" href="/app.css">'
+            '</head><body><div class="nhsuk-width-container"><main class="nhsuk-main-wrapper" id="maincontent">'
+            '<h1 class="nhsuk-heading-l">Recording in imaging: staff assistant</h1>'
+            '<p class="nhsuk-body">Choose your department, so answers follow its own recording policy as well as '
+            "the trust's. Bookmark its page, or link to it from your department's intranet.</p>"
+            f'<ul class="nhsuk-list nhsuk-list--bullet" id="departments">{links}</ul>'
+            '<p class="nhsuk-body">Not listed? <a class="nhsuk-link" href="/index.html">Use the trust-wide '
+            "policy only</a>.</p>"
+            '<p class="nhsuk-body-s">Guidance, not legal advice.</p></main></div></body></html>\n'
+        )
+        self._send(HTTPStatus.OK, body.encode("utf-8"), CONTENT_TYPES[".html"])
 
     def _method_not_allowed(self) -> None:
         self._error(HTTPStatus.METHOD_NOT_ALLOWED, "method not allowed", {"Allow": "GET, HEAD"})

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,6 +36,9 @@ NOT_SURE_QUESTION = "the patient recorded me and a colleague"  # two close situa
 ANSWER = "article.chat-answer[data-kind='answer']"
 TIMEOUT_MS = 120_000  # a wait, not a limit: the machine running the tests may be busy
 PHONE = {"width": 390, "height": 844}
+# The chat page of one department (the trust's "/" lists the departments); its answers carry no
+# "no department" warning, so what a department's staff see is what is tested.
+CHAT = "/d/xray-ct/"
 
 
 
@@ -82,7 +86,7 @@ def page(browser, web) -> Iterator[Watched]:
     context = _context(browser)
     try:
         watched = Watched(context.new_page())
-        watched.page.goto(web + "/")
+        watched.page.goto(web + CHAT)
         yield watched
     finally:
         context.close()
@@ -139,7 +143,7 @@ def screenshot(p: Any, name: str) -> Path:
 # ---------------------------------------------------------------------- the server (no browser needed)
 
 def test_server_headers_routes_and_no_traversal(web, running_bot):
-    status, headers, body = _get(web + "/")
+    status, headers, body = _get(web + CHAT)
     assert status == 200 and headers["Content-Type"].startswith("text/html")
     csp = headers["Content-Security-Policy"]
     assert "default-src 'self'" in csp and "script-src 'self'" in csp and "'unsafe-inline'" not in csp
@@ -185,7 +189,7 @@ def test_server_headers_routes_and_no_traversal(web, running_bot):
 def test_web_command_serves_the_page_without_rasa(tmp_path):
     proc, url = start_page("http://127.0.0.1:9", tmp_path / "web.log")  # nothing listens on port 9
     try:
-        status, _, body = _get(url + "/")
+        status, _, body = _get(url + "/index.html")
         assert status == 200 and b"js/main.js" in body
         assert json.loads(_get(url + "/config.json")[2])["rasaUrl"] == "http://127.0.0.1:9"
     finally:
@@ -268,7 +272,7 @@ def test_phone_first_screens_show_do_now_say_why_and_record(browser, web):
     context = _context(browser, **PHONE)
     try:
         p = context.new_page()
-        p.goto(web + "/")
+        p.goto(web + CHAT)
         turn = ask(p, SETUP_QUESTION)
         top = turn.bounding_box()["y"]
         limit = 1.5 * PHONE["height"]
@@ -374,7 +378,7 @@ def test_not_helpful_asks_why_and_sends_the_reason_and_comment(page, running_bot
     p = page.page
     turn = ask(p, SETUP_QUESTION)
     answer_id = turn.get_attribute("data-answer-id")
-    config = json.loads(_get(p.url.rstrip("/") + "/config.json")[2])
+    config = json.loads(_get(urllib.parse.urljoin(p.url, "/config.json"))[2])
     not_helpful = turn.get_by_role("button", name="Not helpful", exact=True)
     assert not turn.get_by_role("button", name="Send feedback").is_visible()
     not_helpful.click()
@@ -508,7 +512,7 @@ def test_markup_in_a_message_is_shown_as_text(browser, web):
     try:
         page = Watched(context.new_page())
         p = page.page
-        p.goto(web + "/")
+        p.goto(web + CHAT)
         p.get_by_label("Describe the situation or ask a question").fill(PWNED)
         p.get_by_label("Describe the situation or ask a question").press("Enter")
         p.locator("#conversation article").first.wait_for()
@@ -549,9 +553,9 @@ def test_markup_from_the_bot_or_knowledge_is_shown_as_text(browser, web):
         page = Watched(context.new_page())
         p = page.page
         p.route("**/webhooks/rest/webhook", fake_bot)
-        p.route("**/api/clauses", lambda route: route.fulfill(
+        p.route("**/api/clauses?*", lambda route: route.fulfill(
             status=200, content_type="application/json", body=json.dumps([clause])))
-        p.goto(web + "/")
+        p.goto(web + CHAT)
         turn = ask(p, "anything")
         show_all_reasons(turn)
         turn.locator("details.chat-clause summary").first.click()
@@ -573,7 +577,7 @@ def test_offline_message_keeps_the_question(browser, dead_web):
     context = _context(browser)
     try:
         p = context.new_page()
-        p.goto(dead_web + "/")
+        p.goto(dead_web + CHAT)
         box = p.get_by_label("Describe the situation or ask a question")
         box.fill(SETUP_QUESTION)
         box.press("Enter")
@@ -642,7 +646,7 @@ def test_readable_at_320_px_without_horizontal_scroll(browser, web):
     context = _context(browser, width=320, height=640)
     try:
         p = context.new_page()
-        p.goto(web + "/")
+        p.goto(web + CHAT)
         assert _overflow(p) <= 0
         turn = ask(p, SETUP_QUESTION)
         expand_answer(turn)
@@ -700,6 +704,45 @@ def test_text_contrast_meets_wcag_aa(page):
     assert p.evaluate(CONTRAST_JS) == []
 
 
+# ---------------------------------------------------------------------- one page per department
+
+def test_start_page_lists_the_departments_and_each_page_answers_with_its_own_policy(browser, web):
+    """The trust's "/" lists its departments; a department's page sends its id with every message
+    (REST metadata), and its answers cite its own rules first."""
+    context = _context(browser)
+    try:
+        p = context.new_page()
+        p.goto(web + "/")
+        links = p.locator("#departments a")
+        assert links.all_inner_texts() == ["General X-ray and CT", "Obstetric ultrasound", "Radiotherapy"]
+        p.get_by_role("link", name="Radiotherapy").click()
+        p.wait_for_url("**/d/radiotherapy/")
+        p.wait_for_selector("html[data-config='loaded']", state="attached")
+        assert p.locator("#department").inner_text().startswith("Radiotherapy: answers follow")
+        with p.expect_request("**/webhooks/rest/webhook") as sent:
+            turn, custom = ask_for_payload(p, SETUP_QUESTION)
+        assert json.loads(sent.value.post_data)["metadata"] == {"department": "radiotherapy"}
+        assert custom["citations"][0] == "LOCAL RT-03" and not custom["warnings"]
+        assert turn.get_by_text("LOCAL RT-03 [Radiotherapy (department policy)]").first.is_visible()
+        # the same question on X-ray and CT's page: that department's rule
+        p.goto(web + "/d/xray-ct/")
+        assert ask_for_payload(p, SETUP_QUESTION)[1]["citations"][0] == "LOCAL XR-03"
+        # the trust-wide page: the trust's rule, and a warning that no department was given
+        p.goto(web + "/index.html")
+        _, custom = ask_for_payload(p, SETUP_QUESTION)
+        assert custom["citations"][0] == "LOCAL REC-03"
+        assert any(w.startswith("no department was given") for w in custom["warnings"])
+    finally:
+        context.close()
+
+
+def test_an_unknown_department_page_is_not_found_and_points_to_the_list(web):
+    status, _, body = _get(web + "/d/cardiology/")
+    assert status == 404 and b"see / for the list" in body
+    status, headers, _ = _get(web + "/d/radiotherapy")  # urllib follows the redirect to the page
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+
+
 # ---------------------------------------------------------------------- accessibility checked by axe-core
 
 def _axe(p: Any) -> list[dict[str, Any]]:
@@ -723,8 +766,18 @@ def axe_page(browser, web) -> Iterator[Any]:
     context = _context(browser, bypass_csp=True)
     try:
         p = context.new_page()
-        p.goto(web + "/")
+        p.goto(web + CHAT)
         yield p
+    finally:
+        context.close()
+
+
+def test_axe_department_list(browser, web):
+    context = _context(browser, bypass_csp=True)
+    try:
+        p = context.new_page()
+        p.goto(web + "/")
+        assert _axe(p) == []
     finally:
         context.close()
 
@@ -757,7 +810,7 @@ def test_axe_offline_state(browser, dead_web):
     context = _context(browser, bypass_csp=True)
     try:
         p = context.new_page()
-        p.goto(dead_web + "/")
+        p.goto(dead_web + CHAT)
         p.get_by_label("Describe the situation or ask a question").fill(SETUP_QUESTION)
         p.get_by_label("Describe the situation or ask a question").press("Enter")
         p.locator("#offline").wait_for(state="visible")
@@ -779,7 +832,7 @@ def test_reduced_motion_turns_off_every_transition_and_animation(browser, web):
     context = _context(browser)
     try:
         p = context.new_page()
-        p.goto(web + "/")
+        p.goto(web + CHAT)
         # a probe with a transition: it moves normally, and must not when less motion is asked for
         probe = "(() => { const d = document.createElement('div'); d.id = 'motion-probe';" \
                 " d.style.transition = 'opacity 1s'; document.body.appendChild(d);" \
@@ -807,7 +860,7 @@ def test_200_percent_zoom_no_horizontal_scroll(browser, web):
     context = _context(browser, width=640, height=450, device_scale_factor=2)
     try:
         p = context.new_page()
-        p.goto(web + "/")
+        p.goto(web + CHAT)
         turn = ask(p, SETUP_QUESTION)
         expand_answer(turn)
         turn.get_by_role("button", name="Not helpful", exact=True).click()

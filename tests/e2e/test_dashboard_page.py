@@ -117,7 +117,7 @@ def show_dates(p: Any, start: str, end: str) -> None:
     p.get_by_label("From").fill(start)
     p.get_by_label("To").fill(end)
     with p.expect_response(lambda r: "/dashboard/api/summary" in r.url):
-        p.get_by_role("button", name="Show these dates").click()
+        p.get_by_role("button", name="Show these figures").click()
     # aria-busy is true from the request until the figures are on the page
     expect(p.locator("#figures")).to_have_attribute("aria-busy", "false")
 
@@ -193,6 +193,25 @@ def test_sign_in_see_figures_filter_and_download(context, dash, records):
         engine.dispose()
     assert len(list(csv.DictReader(io.StringIO(body.decode("utf-8"))))) == 3
 
+    # each department's own figures: compared in a table, then one chosen (kept in the address and the CSV)
+    show_dates(p, "2024-01-01", "2024-01-14")
+    p.locator("#showing").get_by_text("all departments.").wait_for()
+    assert table_rows(p, "by-department") == [
+        ["General X-ray and CT", "2", "1", "1", "50%", "0"],
+        ["Obstetric ultrasound", "1", "0", "1", "0%", "0"],
+        ["(no department)", "6", "2", "2", "50%", "5"],
+    ]
+    p.get_by_label("Department", exact=True).select_option(label="General X-ray and CT")
+    show_dates(p, "2024-01-01", "2024-01-14")
+    assert p.url.endswith("/dashboard?from=2024-01-01&to=2024-01-14&department=xray-ct")
+    p.locator("#showing").get_by_text("General X-ray and CT only.").wait_for()
+    assert summary_value(p, "Questions answered") == "2"
+    with p.expect_download() as download:
+        p.get_by_role("link", name="Download CSV").click()
+    assert download.value.suggested_filename == "report-xray-ct-2024-01-01-2024-01-14.csv"
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text("utf-8"))))
+    assert [r["department"] for r in rows] == ["xray-ct", "xray-ct"]
+
     assert not page.errors and not page.dialogs, (page.errors, page.dialogs)  # includes CSP violations
     foreign = [u for u in page.requests if not u.startswith(dash + "/")]
     assert not foreign, f"the dashboard loaded from elsewhere: {foreign}"
@@ -241,7 +260,7 @@ def test_keyboard_small_screen_and_sign_out(browser, dash):
         p.keyboard.press("Enter")
         p.wait_for_url(SIGNED_IN)
         p.goto(dash + "/dashboard?from=2024-01-01&to=2024-01-14")
-        p.locator("#showing").get_by_text("Showing 1 January 2024 to 14 January 2024.").wait_for()
+        p.locator("#showing").get_by_text("Showing 1 January 2024 to 14 January 2024, all departments.").wait_for()
         assert _overflow(p) <= 0, "horizontal scroll at 320 px"
 
         reached: list[str] = []

@@ -227,7 +227,8 @@ function whyList(points, turnId, top = 0) {
     const cite = asText(p.cite);
     const item = el("li", { className: `chat-why__item${p.local ? " chat-why__item--local" : ""}` });
     item.appendChild(el("p", { className: "chat-why__point" }, [
-      el("strong", { className: "chat-why__cite", text: cite + (p.local ? " (local policy)" : "") }),
+      // a local rule names its layer: "Radiotherapy (department policy)", or the trust's
+      el("strong", { className: "chat-why__cite", text: cite + (p.local ? (p.source ? ` [${asText(p.source)}]` : " (local policy)") : "") }),
       `: ${asText(p.point)}`,
     ]));
     const more = el("div", { className: "chat-why__more" });

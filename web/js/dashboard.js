@@ -75,6 +75,21 @@ function renderPolicy(policy) {
   }
 }
 
+/** The department list (once) and the choice shown; the comparison table across departments. */
+function renderDepartments(data) {
+  const select = $("department");
+  if (select.options.length === 1) {
+    for (const d of data.departments) select.append(el("option", { value: d.id }, d.name));
+  }
+  $("department-group").hidden = data.departments.length === 0;
+  select.value = data.department || "";
+  const rows = data.byDepartment.map((d) => [d.name, d.answers, d.helpful, d.unhelpful, percent(d.helpfulRate),
+    d.unanswered]);
+  fillTable($("by-department"), ["Department", "Answers", "Helpful", "Not helpful", "Helpful rate",
+    "Could not answer"], rows, [1, 2, 3, 4, 5]);
+  $("departments-section").hidden = rows.length === 0;
+}
+
 function renderTotals(totals) {
   const list = $("totals");
   list.replaceChildren();
@@ -144,6 +159,7 @@ function renderRules(rules) {
 
 function render(data) {
   renderPolicy(data.policy);
+  renderDepartments(data);
   renderTotals(data.totals);
   renderWeekly(data);
   renderHelpful(data.scenarios);
@@ -153,13 +169,16 @@ function render(data) {
   $("csv").href = data.links.csv;
   $("from").value = data.from;
   $("to").value = data.to;
-  $("showing").textContent = `Showing ${day(data.from)} to ${day(data.to)}.`;
+  const chosen = data.departments.find((d) => d.id === data.department);
+  $("showing").textContent = `Showing ${day(data.from)} to ${day(data.to)}` +
+    (chosen ? `, ${chosen.name} only.` : data.departments.length ? ", all departments." : ".");
 }
 
-async function load(from, to) {
+async function load(from, to, department) {
   const query = new URLSearchParams();
   if (from) query.set("from", from);
   if (to) query.set("to", to);
+  if (department) query.set("department", department);
   $("figures").setAttribute("aria-busy", "true");
   $("apply").disabled = true;
   try {
@@ -178,7 +197,9 @@ async function load(from, to) {
     $("problem").hidden = true;
     render(data);
     const url = new URL(window.location.href);
-    url.search = new URLSearchParams({ from: data.from, to: data.to }).toString();
+    const shown = { from: data.from, to: data.to };
+    if (data.department) shown.department = data.department;
+    url.search = new URLSearchParams(shown).toString();
     window.history.replaceState(null, "", url);
   } catch (err) {
     showProblem("The dashboard server cannot be reached. Check the connection and try again.");
@@ -200,8 +221,8 @@ $("filter").addEventListener("submit", (event) => {
     showProblem("The From date must be on or before the To date.");
     return;
   }
-  load(from, to);
+  load(from, to, $("department").value);
 });
 
 const params = new URLSearchParams(window.location.search);
-load(params.get("from"), params.get("to"));
+load(params.get("from"), params.get("to"), params.get("department"));

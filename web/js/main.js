@@ -110,6 +110,15 @@ function onSubmit(event) {
   });
 }
 
+/** Say whose policy the answers follow: the department's name under the heading, and in the title. */
+function showDepartment(cfg) {
+  const line = document.getElementById("department");
+  if (!line || !cfg.departmentName) { return; }
+  line.textContent = `${cfg.departmentName}: answers follow this department's policy and the trust's.`;
+  line.hidden = false;
+  document.title = `${cfg.departmentName} - ${document.title}`;
+}
+
 function init() {
   document.body.classList.add("js-enabled", "nhsuk-frontend-supported");
   for (const [key, id] of Object.entries({
@@ -128,7 +137,10 @@ function init() {
     });
   }
   loadConfig()
-    .then(() => document.documentElement.setAttribute("data-config", "loaded"))
+    .then((cfg) => {
+      showDepartment(cfg);
+      document.documentElement.setAttribute("data-config", "loaded");
+    })
     .catch(() => { /* tried again on the first send */ });
   loadClauses();
 }

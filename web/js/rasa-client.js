@@ -14,6 +14,16 @@ let configLoading = null;
 let sender = newSender();
 let clauses = null; // Map id -> clause, from /api/clauses
 
+/**
+ * The department this page is for: the id in a /d/<id>/ address (the link a department puts on its
+ * intranet), else "" (the trust's policy alone). The server says whether it knows the id.
+ */
+const PAGE_DEPARTMENT = (() => {
+  const found = /^\/d\/([a-z0-9]+(?:-[a-z0-9]+)*)\/?/.exec(window.location.pathname);
+  return found ? found[1] : "";
+})();
+const DEPARTMENT_QUERY = PAGE_DEPARTMENT ? `?department=${encodeURIComponent(PAGE_DEPARTMENT)}` : "";
+
 function newSender() {
   // crypto.getRandomValues works on plain-http intranet pages too (randomUUID needs a secure context).
   const bytes = new Uint8Array(16);
@@ -37,7 +47,7 @@ function escapeRegExp(text) {
 export function loadConfig() {
   if (config) { return Promise.resolve(config); }
   if (!configLoading) {
-    configLoading = fetch("/config.json", { cache: "no-store", credentials: "omit" })
+    configLoading = fetch(`/config.json${DEPARTMENT_QUERY}`, { cache: "no-store", credentials: "omit" })
       .then((r) => { if (!r.ok) { throw new Error(`config ${r.status}`); } return r.json(); })
       .then((raw) => {
         const words = asList(raw.reset_words).map(asText).filter(Boolean);
@@ -52,6 +62,9 @@ export function loadConfig() {
             .filter((r) => r && r.code && r.label)
             .map((r) => ({ code: asText(r.code), label: asText(r.label) })),
           commentMax: Number(raw.feedback_comment_max) > 0 ? Number(raw.feedback_comment_max) : 500,
+          // only an id the server knows is sent with each message
+          department: asText(raw.department),
+          departmentName: asText(raw.department_name),
         };
         return config;
       })
@@ -71,7 +84,7 @@ export function isResetWord(text) {
 }
 
 export function loadClauses() {
-  return fetch("/api/clauses", { credentials: "omit" })
+  return fetch(`/api/clauses${DEPARTMENT_QUERY}`, { credentials: "omit" })
     .then((r) => { if (!r.ok) { throw new Error(`clauses ${r.status}`); } return r.json(); })
     .then((items) => {
       clauses = new Map();
@@ -84,7 +97,7 @@ export function loadClauses() {
 export function getClause(cite) {
   const cached = clauses && clauses.get(cite);
   if (cached) { return Promise.resolve(cached); }
-  return fetch(`/api/clauses/${encodeURIComponent(cite)}`, { credentials: "omit" })
+  return fetch(`/api/clauses/${encodeURIComponent(cite)}${DEPARTMENT_QUERY}`, { credentials: "omit" })
     .then((r) => { if (!r.ok) { throw new Error(String(r.status)); } return r.json(); });
 }
 
@@ -102,7 +115,9 @@ export function post(message) {
     .then((cfg) => fetch(`${cfg.rasaUrl}/webhooks/rest/webhook`, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ sender, message }),
+      // the department travels with every message, so its policy applies from the first answer
+      body: JSON.stringify(cfg.department ? { sender, message, metadata: { department: cfg.department } }
+        : { sender, message }),
       signal: controller.signal,
       credentials: "omit",
       cache: "no-store",

@@ -91,7 +91,7 @@ export function answerAsText(data) {
   if (data.say) { block("Say:", [`"${asText(data.say)}"`]); }
   if (data.escalate) { block("Escalate:", [asText(data.escalate)]); }
   block("Why:", asList(data.why).filter((p) => p && typeof p === "object").map((p) => {
-    const cite = asText(p.cite) + (p.local ? " (local policy)" : "");
+    const cite = asText(p.cite) + (p.local ? (p.source ? ` [${asText(p.source)}]` : " (local policy)") : "");
     const departs = p.departs ? ` (goes beyond national guidance: ${asText(p.departs)})` : "";
     return `- ${cite}: ${asText(p.point)}${departs}`;
   }));
