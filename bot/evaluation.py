@@ -323,7 +323,10 @@ def _judge(assistant: Assistant, case: Case, report: Report) -> tuple[bool, bool
         report.false_declines += 1
     card = assistant.kb.scenarios.get(case.scenario or "")
     key = card.citations[:2] if card else []
-    right = answer.kind == "answer" and answer.scenario == case.scenario and all(c in answer.citations for c in key)
+    # A rep asked for the member's position: member advice on the right situation, with its key clauses, is
+    # the answer they wanted; anyone else must get the situation's card.
+    wanted = answer.kind == "answer" or (case.klass == "rep" and answer.intent == "check_member_advice")
+    right = wanted and answer.scenario == case.scenario and all(c in answer.citations for c in key)
     return right, right and first.kind != "clarify", str(case.scenario), _got(answer)
 
 

@@ -92,6 +92,19 @@ def test_each_section_is_judged_by_its_own_rule(assistant):
     assert data["vague_guesses"] == 1 and len(data["confusion"]) == 4
 
 
+def test_member_advice_counts_only_for_a_rep_and_only_on_the_right_situation(assistant):
+    rep = "rep here, a patient posted a clip of my member and people are abusing him online"
+    assert assistant.ask(rep).intent == "check_member_advice"
+    cases = [
+        Case(rep, "recording-used-to-harass", klass="rep"),
+        Case(rep, "recording-used-to-harass", klass="plain"),  # staff wanted the card
+        Case(rep, "phone-in-mri", klass="rep"),  # the wrong situation
+    ]
+    r = evaluate(assistant, cases)
+    assert (r.classes["rep"].n, r.classes["rep"].right) == (2, 1)
+    assert r.classes["plain"].right == 0
+
+
 def _eval(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "bot", "eval", *args], cwd=REPO, capture_output=True,
                           text=True, timeout=300)

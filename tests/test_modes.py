@@ -92,6 +92,17 @@ def test_member_advice_on_online_abuse_points_to_the_police(assistant):
     assert "police" in a.text
 
 
+def test_a_rep_asking_about_a_rule_gets_the_members_position(assistant):
+    # read as a rule question, but a rep asks it: the answer is the member's position, not the bare rule
+    text = "should something go in the notes if a patient films our member"
+    assert assistant.analyser.analyse(text).intent == "ask_rule"
+    a = assistant.ask(text)
+    assert a.intent == "check_member_advice" and a.title == "Member advice check"
+    assert "Take it to:" in a.text and "SoR-2019 3.3" in a.citations
+    # the same question from staff keeps the rule answer
+    assert assistant.ask("should something go in the notes if a patient films their scan").intent == "ask_rule"
+
+
 def test_edition_comparison_side_by_side(assistant):
     a = assistant.ask("what changed between 2014 and 2019")
     reply = a.to_dict()["reply"]

@@ -53,6 +53,11 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
+#: what a rep's question may be read as and still be answered with the member's position: a member's
+#: situation, or a rule the member was told to follow ("her supervisor has instructed her to ...")
+REP_TAKES_ADVICE = (clf.SITUATION, "inform", "ask_rule")
+
+
 class Assistant:
     def __init__(self, kb: KnowledgeBase | None = None):
         kb = kb or knowledge.load()
@@ -157,7 +162,7 @@ class Assistant:
         return self._dispatch(ctx, question, analysis, facts or {}, allow_clarify)
 
     def _dispatch(self, ctx: Context, question: str, a: Analysis, given: Facts, allow_clarify: bool) -> Answer:
-        if not given and a.intent in (clf.SITUATION, "inform") and member_advice.is_rep_question(question):
+        if not given and a.intent in REP_TAKES_ADVICE and member_advice.is_rep_question(question):
             a.intent = "check_member_advice"  # a rep describing a member's situation wants the member's position
         if a.intent in (clf.SITUATION, "inform", vague.VAGUE_INTENT):  # "inform" alone: a fact, no pending situation
             known = situations.with_given(a.facts, given)
