@@ -16,6 +16,13 @@ tracker store), so ``rasa run`` needs no other hook.
   is kept and its connections reused; idle connections are dropped after 2 s,
   before the action server's own 5 s keep-alive ends, so a reused connection
   is never one the server is closing.
+* ``RemoteAction._action_call_format`` serialised every event of the
+  conversation and sent them all to the action server on every turn, so a
+  turn cost more the longer the conversation.  Our actions read only the
+  latest message, the slots and the latest input channel, so the events sent
+  are the current turn's (from the latest user message on); the slots, latest
+  message, active loop and the rest of the state are sent as before.  Set
+  ``ACTION_FULL_TRACKER=1`` to send every event (for actions that need them).
 """
 
 from __future__ import annotations
@@ -198,6 +205,29 @@ async def _request(
             return None
 
 
+def turn_events(tracker: Any) -> list[Any]:
+    """The current turn's events: from the latest user message to the end (all, if there is none)."""
+    from rasa.shared.core.events import UserUttered
+
+    events = list(tracker.events)
+    for i in range(len(events) - 1, -1, -1):
+        if isinstance(events[i], UserUttered):
+            return events[i:]
+    return events
+
+
+def _action_call_format(self: Any, tracker: Any, domain: Any) -> dict[str, Any]:
+    """Rasa 3.6's request to the action server, with only the current turn's events."""
+    import rasa
+
+    state = tracker.current_state()  # every field but the events
+    state["events"] = [e.as_dict() for e in turn_events(tracker)]
+    result = {"next_action": self._name, "sender_id": tracker.sender_id, "tracker": state, "version": rasa.__version__}
+    if not self._is_selective_domain_enabled() or domain.does_custom_action_explicitly_need_domain(self.name()):
+        result["domain"] = domain.as_dict()
+    return result
+
+
 def install() -> None:
     """Patch Rasa once per process (idempotent)."""
     global _installed
@@ -213,8 +243,10 @@ def install() -> None:
     else:  # another Rasa version: keep its own check
         logger.warning("action reply schema changed; Rasa's own validation is kept")
     EndpointConfig.request = _request  # type: ignore[method-assign]
+    if os.environ.get("ACTION_FULL_TRACKER", "") not in ("1", "true"):
+        RemoteAction._action_call_format = _action_call_format  # type: ignore[method-assign]
     _installed = True
     logger.debug("rasa_addons.speed installed")
 
 
-__all__ = ["action_reply_validator", "install"]
+__all__ = ["action_reply_validator", "install", "turn_events"]
