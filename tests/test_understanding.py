@@ -88,3 +88,24 @@ def test_a_long_worried_message_still_finds_the_situation(assistant):
             "started filming us on his phone without asking anyone. I feel terrible about it.")
     a = assistant.ask(text)
     assert a.kind == "answer" and a.scenario == "companion-filming-setup"
+
+
+@pytest.mark.parametrize("text", [
+    "relative started filming during setup", "is it ok to record", "hello", "filming again",
+    "a clip of me is on tiktok", "our member's supervisor told her to delete a patient's video", "",
+])
+def test_the_fast_probabilities_are_sklearns(assistant, text):
+    """The classifier's own arithmetic gives what the sklearn pipeline would, so no answer moves."""
+    import numpy as np
+
+    classifier = assistant.analyser.classifier
+    normalised = classifier._normaliser()(text)
+    assert np.allclose(classifier.probabilities(normalised), classifier.pipeline.predict_proba([normalised])[0],
+                       rtol=1e-9, atol=1e-12)
+
+
+def test_a_text_read_twice_is_parsed_once_and_read_the_same(assistant):
+    extractor = assistant.analyser.extractor
+    first = extractor.doc("her nan is filming the scan")
+    assert extractor.doc("her nan is filming the scan") is first
+    assert extractor.facts(first) == extractor.facts(extractor.nlp("her nan is filming the scan"))

@@ -116,9 +116,41 @@ class Classifier:
         return list(self.pipeline.classes_)
 
     def rank(self, text: str) -> list[tuple[str, float]]:
-        probs = self.pipeline.predict_proba([self._normaliser()(text)])[0]
+        probs = self.probabilities(self._normaliser()(text))
         order = np.argsort(-probs)
         return [(self.pipeline.classes_[i], float(probs[i])) for i in order]
+
+    def probabilities(self, normalised: str) -> np.ndarray:
+        """``pipeline.predict_proba`` for one text, without its per-call cost.
+
+        sklearn multiplies the sparse features by ``coef_.T``, a transposed
+        view, and scipy copies that whole 46 x 22,000 matrix into C order on
+        every call (3.4 ms of a 9 ms answer); the weights are laid out once here.
+        Same arithmetic as a multinomial LogisticRegression (checked in tests).
+        """
+        features = self.pipeline.named_steps["features"].transform([normalised])
+        linear = self._linear()
+        if linear is None:
+            return np.asarray(self.pipeline.named_steps["model"].predict_proba(features)[0])
+        weights, bias = linear
+        scores = np.asarray(features @ weights).ravel() + bias
+        scores = np.exp(scores - scores.max())
+        return np.asarray(scores / scores.sum())
+
+    def _linear(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The model's weights as a C-ordered (features x classes) matrix, if it is multinomial."""
+        if "_fast" not in self.__dict__:
+            model = self.pipeline.named_steps["model"]
+            multinomial = model.multi_class == "multinomial" or (
+                model.multi_class == "auto" and model.classes_.size > 2 and model.solver != "liblinear"
+            )
+            self._fast = (np.ascontiguousarray(model.coef_.T), model.intercept_.copy()) if multinomial else None
+        return self._fast
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_fast", None)  # rebuilt on first use, never pickled
+        return state
 
     def _normaliser(self) -> Callable[[str], str]:
         if self.normalise is None:

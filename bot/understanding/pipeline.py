@@ -102,11 +102,15 @@ def load(facts: dict[str, FactSpec], folder: Path | None = None) -> Language:
     return build(facts)
 
 
+RECENT_DOCS = 64
+
+
 class FactExtractor:
     """Finds every fact mention, overlapping ones included (the ruler keeps one per span)."""
 
     def __init__(self, nlp: Language):
         self.nlp = nlp
+        self._recent: dict[str, Doc] = {}
         self.matcher = Matcher(nlp.vocab)
         ruler: Any = nlp.get_pipe("entity_ruler")
         grouped: dict[str, list] = defaultdict(list)
@@ -116,7 +120,15 @@ class FactExtractor:
             self.matcher.add(key, pats)
 
     def doc(self, text: str) -> Doc:
-        return self.nlp(text)
+        """The parsed text; the last few are kept, as one answer reads the same text several times
+        (classifier lemmas, facts, a long message's sentences). Callers only read the Doc."""
+        doc = self._recent.get(text)
+        if doc is None:
+            doc = self.nlp(text)
+            if len(self._recent) >= RECENT_DOCS:
+                self._recent.clear()  # cheap and bounded; the next answer refills it
+            self._recent[text] = doc
+        return doc
 
     def facts(self, doc: Doc) -> dict[str, list[str]]:
         """fact -> canonical values, in order of first mention."""
