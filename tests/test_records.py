@@ -654,3 +654,34 @@ def test_tracker_store_kwargs_from_one_url():
                   "db": "assistant", "username": "bot", "password": "pw"}
     kw = config.tracker_store_kwargs("sqlite:////srv/assistant/var/assistant.db")
     assert kw["dialect"] == "sqlite" and kw["db"] == "/srv/assistant/var/assistant.db"
+
+
+def test_making_the_file_private_keeps_the_locks_of_connections_already_open(tmp_path):
+    """With the actions inside Rasa, the records open the SQLite file after the tracker store's pooled
+    connections: that must not drop their locks, or another connection closing would delete the
+    write-ahead log under them and every later write would be lost."""
+    import sqlite3
+    import subprocess
+    import sys
+
+    from sqlalchemy import create_engine, pool, text
+
+    from bot.records.store import private_sqlite_file
+
+    db = tmp_path / "shared.db"
+    url = f"sqlite:///{db}"
+    kept = create_engine(url, poolclass=pool.QueuePool, connect_args={"check_same_thread": False})
+    with kept.begin() as conn:
+        conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+        conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+        conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+    private_sqlite_file(url)  # what RecordStore does when it starts, in the same process
+    reader = "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('select * from t').fetchall(); c.close()"
+    subprocess.run([sys.executable, "-c", reader, str(db)], check=True, timeout=60)  # another process comes and goes
+    assert (tmp_path / "shared.db-wal").exists()
+    with kept.begin() as conn:
+        conn.execute(text("INSERT INTO t VALUES (2)"))
+    seen = sqlite3.connect(db).execute("select x from t order by x").fetchall()
+    assert seen == [(1,), (2,)]
+    assert oct(db.stat().st_mode & 0o777) == "0o600"
+    kept.dispose()

@@ -31,6 +31,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 from bot import config
 from bot.records.models import TABLES, AnswerRecord, FeedbackRecord, UnansweredRecord, new_id, utcnow
@@ -109,8 +110,16 @@ def private_sqlite_file(url: str) -> None:
     path = Path(db)
     if not path.parent.is_dir():
         return  # SQLite reports the missing folder itself (and the record is queued)
+    # An existing file is never opened here: closing any descriptor of a file drops every
+    # POSIX lock this process holds on it, so a SQLite connection already open in the same
+    # process (the tracker store's pool, when the actions run inside Rasa) would lose its
+    # locks, and another connection could then checkpoint and delete the write-ahead log
+    # under it (sqlite.org/howtocorrupt.html, 2.2).
     try:
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            pass
         if path.stat().st_mode & 0o077:
             path.chmod(0o600)
     except OSError as exc:  # e.g. a read-only location: SQLite reports that itself
@@ -127,6 +136,11 @@ def make_engine(url: str) -> Engine:
     elif backend == "sqlite":
         kwargs["connect_args"] = {"timeout": 5}
         private_sqlite_file(url)
+        if make_url(url).database not in (None, "", ":memory:"):
+            # SQLAlchemy 1.4 opens and closes a SQLite file for every write (2.0 pools it);
+            # a pooled connection is used by one thread at a time (the recorder's).
+            kwargs.update(poolclass=QueuePool, pool_size=2)
+            kwargs["connect_args"]["check_same_thread"] = False
     engine = create_engine(url, **kwargs)
     if backend == "sqlite":
 
