@@ -23,6 +23,10 @@ tracker store), so ``rasa run`` needs no other hook.
   are the current turn's (from the latest user message on); the slots, latest
   message, active loop and the rest of the state are sent as before.  Set
   ``ACTION_FULL_TRACKER=1`` to send every event (for actions that need them).
+* Rasa's ``LogisticRegressionClassifier`` keeps its weights column-major, so
+  scoring a message does not copy the weight matrix (``_fortran_weights``).
+* An action endpoint ``url: "inprocess:actions"`` runs the actions in this
+  process, with no HTTP at all (``rasa_addons.in_process_actions``).
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ import logging
 import os
 import ssl
 from typing import Any
+
+from rasa_addons import in_process_actions
 
 logger = logging.getLogger(__name__)
 
@@ -166,7 +172,10 @@ async def _request(
     compress: bool = False,
     **kwargs: Any,
 ) -> Any | None:
-    """``EndpointConfig.request`` on a reused session (otherwise the same code)."""
+    """``EndpointConfig.request`` on a reused session (otherwise the same code); an
+    ``inprocess:`` action endpoint runs the actions in this process instead."""
+    if in_process_actions.is_in_process(self.url):
+        return await in_process_actions.call(self.url, kwargs.get("json"))
     from aiohttp import ContentTypeError
     from rasa.shared.exceptions import FileNotFoundException
     from rasa.utils.endpoints import ClientResponseError, concat_url
@@ -228,6 +237,26 @@ def _action_call_format(self: Any, tracker: Any, domain: Any) -> dict[str, Any]:
     return result
 
 
+def _fortran_weights(load: Any) -> Any:
+    """Wrap ``LogisticRegressionClassifier.load`` so the model's weights are stored column-major.
+
+    sklearn scores with ``X @ coef_.T``; with ``coef_`` row-major that transpose is a
+    column-major view, which scipy copies whole (classes x features) on every message.
+    Column-major ``coef_`` makes the transpose row-major: no copy, the same numbers.
+    """
+
+    def wrapped(cls: Any, *args: Any, **kwargs: Any) -> Any:
+        import numpy as np
+
+        component = load.__func__(cls, *args, **kwargs)
+        model = getattr(component, "clf", None)
+        if getattr(model, "coef_", None) is not None:
+            model.coef_ = np.asfortranarray(model.coef_)
+        return component
+
+    return classmethod(wrapped)
+
+
 def install() -> None:
     """Patch Rasa once per process (idempotent)."""
     global _installed
@@ -243,6 +272,12 @@ def install() -> None:
     else:  # another Rasa version: keep its own check
         logger.warning("action reply schema changed; Rasa's own validation is kept")
     EndpointConfig.request = _request  # type: ignore[method-assign]
+    try:
+        from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+    except ImportError:  # pragma: no cover - not in this Rasa version
+        pass
+    else:
+        LogisticRegressionClassifier.load = _fortran_weights(LogisticRegressionClassifier.load)  # type: ignore[method-assign]
     if os.environ.get("ACTION_FULL_TRACKER", "") not in ("1", "true"):
         RemoteAction._action_call_format = _action_call_format  # type: ignore[method-assign]
     _installed = True

@@ -19,13 +19,15 @@ export PYTHONUNBUFFERED=1  # log lines reach the files as they happen
 # shellcheck source=scripts/lib.sh
 source scripts/lib.sh  # wait_for, stop_all, pids
 
-# endpoints_file ACTIONS_PORT: endpoints.yml, pointed at another action port if needed.
+# endpoints_file ACTIONS_PORT: endpoints.yml, pointed at another action port if
+# needed, or at the actions inside the Rasa server (ACTIONS=in-process).
 endpoints_file() {
   local port=$1
-  if [ "$port" = "5055" ]; then echo endpoints.yml; return; fi
-  local f
+  if [ "$ACTIONS" = server ] && [ "$port" = "5055" ]; then echo endpoints.yml; return; fi
+  local f target="http://127.0.0.1:$port/webhook"
   f=$(mktemp --suffix=.yml)
-  sed "s#127.0.0.1:5055#127.0.0.1:$port#" endpoints.yml > "$f"
+  if [ "$ACTIONS" = in-process ]; then target=inprocess:actions; fi
+  sed "s#http://127.0.0.1:5055/webhook#$target#" endpoints.yml > "$f"
   echo "$f"
 }
 
@@ -33,6 +35,11 @@ BIND_HOST=${BIND_HOST:-127.0.0.1}
 VAR_DIR=${ASSISTANT_VAR_DIR:-var}
 RASA_PORT=${RASA_PORT:-5005}
 ACTIONS_PORT=${ACTIONS_PORT:-5055}
+# in-process (default): the custom actions run inside the Rasa server
+# (rasa_addons/in_process_actions.py): one process, no HTTP hop. server: a
+# separate action server on ACTIONS_PORT, as several Rasa servers share it.
+ACTIONS=${ACTIONS:-in-process}
+case "$ACTIONS" in in-process|server) ;; *) echo "ACTIONS must be in-process or server, not '$ACTIONS'" >&2; exit 2 ;; esac
 WEB_PORT=${WEB_PORT:-8080}
 CORS_ORIGINS=${CORS_ORIGINS:-"http://localhost:$WEB_PORT http://127.0.0.1:$WEB_PORT"}
 # Largest request body the Rasa server accepts (Sanic's default is 100 MB).
@@ -60,9 +67,11 @@ find "$VAR_DIR" -maxdepth 1 -type f -exec chmod 600 {} +
 # log NAME: the server's output goes to $VAR_DIR/NAME.log, rotated.
 log() { .venv/bin/python -m bot.serving.logfiles "$VAR_DIR/$1.log"; }
 
-SANIC_HOST=127.0.0.1 .venv/bin/python -m rasa_addons.action_server --actions actions --port "$ACTIONS_PORT" \
-  --quiet > >(log actions) 2>&1 &
-pids+=($!)
+if [ "$ACTIONS" = server ]; then
+  SANIC_HOST=127.0.0.1 .venv/bin/python -m rasa_addons.action_server --actions actions --port "$ACTIONS_PORT" \
+    --quiet > >(log actions) 2>&1 &
+  pids+=($!)
+fi
 # shellcheck disable=SC2086
 SANIC_REQUEST_MAX_SIZE=$REQUEST_MAX_SIZE .venv/bin/rasa run --model models/assistant.tar.gz \
   --interface "$BIND_HOST" --port "$RASA_PORT" --endpoints "$ENDPOINTS" \
@@ -74,7 +83,9 @@ if [ -f web/index.html ]; then
   pids+=($!)
 fi
 
-wait_for "http://127.0.0.1:$ACTIONS_PORT/health" "action server" "$VAR_DIR/actions.log"
+if [ "$ACTIONS" = server ]; then
+  wait_for "http://127.0.0.1:$ACTIONS_PORT/health" "action server" "$VAR_DIR/actions.log"
+fi
 wait_for "http://$PROBE_HOST:$RASA_PORT/" "Rasa server" "$VAR_DIR/rasa.log"
 cat <<MSG
 
@@ -83,7 +94,7 @@ The assistant is ready.
   REST channel:   curl -s localhost:$RASA_PORT/webhooks/rest/webhook -H 'Content-Type: application/json' \\
                     -d '{"sender":"me","message":"relative started filming during setup"}'
   Command line:   .venv/bin/python -m bot ask "relative started filming during setup"
-  Logs:           $VAR_DIR/rasa.log, $VAR_DIR/actions.log, $VAR_DIR/web.log (rotated)
+  Logs:           $VAR_DIR/rasa.log, $VAR_DIR/web.log (rotated; $VAR_DIR/actions.log with ACTIONS=server)
 Press Ctrl-C to stop.
 MSG
 wait -n "${pids[@]}"

@@ -215,6 +215,25 @@ class Chat:
         return customs[-1]
 
 
+def rows_eventually(database_url: str, sql: str, params: dict[str, Any], count: int = 1,
+                    timeout: float = 15) -> list[Any]:
+    """The rows of ``sql`` once there are ``count`` of them: records are written by a background
+    thread after the reply (bot/records/recorder.py), so a test reading straight after may be early."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url, future=True)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            with engine.connect() as conn:
+                rows = conn.execute(text(sql), params).all()
+            if len(rows) >= count or time.monotonic() > deadline:
+                return rows
+            time.sleep(0.1)
+    finally:
+        engine.dispose()
+
+
 def warm_up(rest_url: str, proc: subprocess.Popen, log: Path, timeout: float = 300) -> None:
     """Wait for a first full answer: the action server loads the core on its first call,
     which on a busy machine takes longer than Rasa waits for an action."""
@@ -243,10 +262,11 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 
 @contextlib.contextmanager
-def serve_bot(work: Path, database_url: str) -> Iterator[dict[str, Any]]:
+def serve_bot(work: Path, database_url: str, actions: str = "in-process") -> Iterator[dict[str, Any]]:
     """The trained model served by `scripts/run.sh` (the real start path: loopback
-    only, action-server token, request size cap, rotated owner-only logs, no telemetry),
-    with everything it keeps under ``work``."""
+    only, request size cap, rotated owner-only logs, no telemetry), with everything
+    it keeps under ``work``. ``actions="server"`` runs the separate action server
+    (with its token) as the scaled set-up does; by default the actions run in Rasa."""
     model = REPO / "models" / "assistant.tar.gz"
     if not model.is_file():
         if IN_CI:
@@ -260,20 +280,22 @@ def serve_bot(work: Path, database_url: str) -> Iterator[dict[str, Any]]:
     web_port = int(page_url.rsplit(":", 1)[1])
     env = dict(os.environ, ASSISTANT_VAR_DIR=str(var), DATABASE_URL=database_url,
                RASA_PORT=str(rasa_port), ACTIONS_PORT=str(actions_port), WEB_PORT="0",  # run.sh's own page too
+               ACTIONS=actions,
                CORS_ORIGINS=f"http://127.0.0.1:{web_port} http://localhost:{web_port}", WEB_QUIET="false")
     for name in ("RASA_TELEMETRY_ENABLED", "BIND_HOST", "ACTION_SERVER_TOKEN", "REQUEST_MAX_SIZE"):
         env.pop(name, None)  # run.sh must set these itself
     run_log = work / "run.log"
     proc = subprocess.Popen(["bash", str(REPO / "scripts" / "run.sh")], cwd=REPO, env=env,
                             stdout=run_log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
-    logs = {name: var / f"{name}.log" for name in ("actions", "rasa", "web")}
+    logs = {name: var / f"{name}.log" for name in ("rasa", "web") + (("actions",) if actions == "server" else ())}
     try:
-        wait_for(f"http://127.0.0.1:{actions_port}/health", proc, run_log)
+        if actions == "server":
+            wait_for(f"http://127.0.0.1:{actions_port}/health", proc, run_log)
         wait_for(f"http://127.0.0.1:{rasa_port}/", proc, run_log)
         rest = f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook"
         warm_up(rest, proc, run_log)
         yield {"rest": f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook", "rasa_port": rasa_port,
-               "actions_port": actions_port, "web_port": web_port, "page": page_url,
+               "actions": actions, "actions_port": actions_port if actions == "server" else None, "web_port": web_port, "page": page_url,
                "page_port": announced_page_port(logs["web"], proc),
                "database_url": database_url,
                "logs": logs, "work": work, "var": var, "env": env, "pid": proc.pid}
@@ -301,14 +323,15 @@ def running_bot(tmp_path_factory) -> Iterator[dict[str, Any]]:
 @pytest.fixture(scope="session")
 def running_bot_pg(tmp_path_factory) -> Iterator[dict[str, Any]]:
     """The assistant on PostgreSQL (127.0.0.1:5432, database ``test``) in a fresh schema,
-    or on TEST_BOT_DATABASE_URL if set."""
+    or on TEST_BOT_DATABASE_URL if set, with the separate action server (as departments
+    that outgrow one machine run it)."""
     from db_fixtures import require_postgres, url_with_schema
     from sqlalchemy import create_engine, text
 
     work = tmp_path_factory.mktemp("bot-pg")
     given = os.environ.get("TEST_BOT_DATABASE_URL")
     if given:
-        with serve_bot(work, given) as bot:
+        with serve_bot(work, given, actions="server") as bot:
             yield bot
         return
     base = require_postgres()
@@ -317,7 +340,7 @@ def running_bot_pg(tmp_path_factory) -> Iterator[dict[str, Any]]:
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
-        with serve_bot(work, url_with_schema(base, schema)) as bot:
+        with serve_bot(work, url_with_schema(base, schema), actions="server") as bot:
             yield bot
     finally:
         with admin.begin() as conn:

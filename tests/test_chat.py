@@ -9,7 +9,7 @@ import time
 import unicodedata
 
 import pytest
-from conftest import REPO  # tests/ is on sys.path
+from conftest import REPO, rows_eventually  # tests/ is on sys.path
 from test_answers import NOT_SURE_TEXT
 
 pytestmark = pytest.mark.integration
@@ -61,35 +61,32 @@ def test_quiz_round_in_the_chat(chat):
 
 
 def test_feedback_button_is_stored(chat, running_bot):
-    from sqlalchemy import create_engine, select, text
-
     answer = chat.answer("found pt secretly recording in her bag")
     reply = chat.answer('/feedback{"helpful":"no","answer_id":"%s"}' % answer["answer_id"])
     assert reply["stored"] is True
-    engine = create_engine(running_bot["database_url"], future=True)
-    with engine.connect() as conn:
-        rows = conn.execute(text("select helpful from rec_feedback where answer_id = :a"),
-                            {"a": answer["answer_id"]}).all()
+    rows = rows_eventually(running_bot["database_url"], "select helpful from rec_feedback where answer_id = :a",
+                           {"a": answer["answer_id"]})
     assert [bool(r[0]) for r in rows] == [False]
-    del select
 
 
 def test_not_helpful_reason_and_comment_reach_the_records(chat, running_bot):
     """The page's "Not helpful" form: reason and comment get through Rasa's payload parsing (they must be
     domain entities), the comment is redacted, and a corrected vote replaces the first."""
-    from sqlalchemy import create_engine, text
-
     answer = chat.answer("found pt secretly recording in her bag")
     first = chat.answer('/feedback{"answer_id": "%s", "helpful": "yes"}' % answer["answer_id"])
     payload = {"answer_id": answer["answer_id"], "helpful": "no", "reason": "unclear",
                "comment": "Too long to read out to Mrs Smith, ring 07700 900123"}
     second = chat.answer("/feedback" + json.dumps(payload))
     assert first["stored"] is True and second["stored"] is True and second["reason"] == "unclear"
-    engine = create_engine(running_bot["database_url"], future=True)
-    with engine.connect() as conn:
-        rows = conn.execute(text("select helpful, reason, comment from rec_feedback where answer_id = :a"),
-                            {"a": answer["answer_id"]}).all()
-    engine.dispose()
+    # the corrected vote replaces the first: wait for the second write, not only a row
+    rows = []
+    for _ in range(150):
+        rows = rows_eventually(running_bot["database_url"],
+                               "select helpful, reason, comment from rec_feedback where answer_id = :a",
+                               {"a": answer["answer_id"]})
+        if rows and rows[0][1] == "unclear":
+            break
+        time.sleep(0.1)
     assert [(bool(r[0]), r[1], r[2]) for r in rows] == [(False, "unclear", "Too long to read out to Mrs [NAME], "
                                                                           "ring [PHONE]")]
 
@@ -107,7 +104,10 @@ def test_chat_and_cli_give_the_same_answer(chat, text):
 def test_identifiers_typed_into_the_chat_are_not_stored(chat, running_bot):
     from sqlalchemy import create_engine, inspect, text
 
-    chat.answer("Mrs Joan Example, NHS 943 476 5919, DOB 01/02/1950, husband filming during set-up")
+    answer = chat.answer("Mrs Joan Example, NHS 943 476 5919, DOB 01/02/1950, husband filming during set-up")
+    # the answer's record is written after the reply: wait for it, so the scan below covers it
+    assert rows_eventually(running_bot["database_url"], "select id from rec_answers where id = :a",
+                           {"a": answer["answer_id"]})
     engine = create_engine(running_bot["database_url"], future=True)
     with engine.connect() as conn:
         dump = ""

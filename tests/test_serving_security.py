@@ -81,19 +81,46 @@ def _listening(port: int) -> set[str]:
     return addresses
 
 
-def test_every_server_listens_on_loopback_only(running_bot):
-    for port in (running_bot["rasa_port"], running_bot["actions_port"], running_bot["page_port"]):
+# Both start modes: actions inside Rasa (the default, SQLite) and the separate
+# action server (the PostgreSQL stack, as departments that scale out run it).
+BOTH = pytest.mark.parametrize("bot", ["running_bot", "running_bot_pg"], ids=["in-process", "action-server"])
+
+
+@BOTH
+def test_every_server_listens_on_loopback_only(bot, request):
+    running = request.getfixturevalue(bot)
+    ports = [running["rasa_port"], running["page_port"]] + ([running["actions_port"]] if running["actions_port"] else [])
+    for port in ports:
         assert _listening(port) == {"127.0.0.1"}, port
 
 
-def test_telemetry_is_off_in_every_server(running_bot):
-    servers = _servers(running_bot)
-    assert set(servers) == {"rasa", "actions", "page"}
+@BOTH
+def test_telemetry_is_off_in_every_server(bot, request):
+    running = request.getfixturevalue(bot)
+    servers = _servers(running)
+    assert set(servers) == ({"rasa", "actions", "page"} if running["actions"] == "server" else {"rasa", "page"})
     for name, pid in servers.items():
         assert _environ(pid).get("RASA_TELEMETRY_ENABLED") == "false", name
 
 
-def test_action_server_refuses_calls_without_the_token(running_bot):
+def test_by_default_the_actions_run_inside_rasa_with_no_port_open(running_bot, chat):
+    """make run's default: one Rasa process answers, and nothing listens for action calls."""
+    assert running_bot["actions"] == "in-process" and "actions" not in _servers(running_bot)
+    answer = chat.answer("relative started filming during setup")
+    assert answer["reply"] and answer["answer_id"]  # answered by the actions, and recorded
+    rasa_pid = _servers(running_bot)["rasa"]
+    inodes = {p.readlink().name for p in Path(f"/proc/{rasa_pid}/fd").iterdir() if "socket" in str(p.readlink())}
+    listening = set()
+    for name in ("tcp", "tcp6"):
+        for line in Path(f"/proc/net/{name}").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and f"socket:[{fields[9]}]" in inodes:
+                listening.add(int(fields[1].rsplit(":", 1)[1], 16))
+    assert listening == {running_bot["rasa_port"]}
+
+
+def test_action_server_refuses_calls_without_the_token(running_bot_pg):
+    running_bot = running_bot_pg
     base = f"http://127.0.0.1:{running_bot['actions_port']}"
     token = _environ(_servers(running_bot)["actions"])["ACTION_SERVER_TOKEN"]
     assert len(token) >= 32
@@ -118,9 +145,9 @@ def test_action_server_refuses_calls_without_the_token(running_bot):
     assert token not in (running_bot["work"] / "run.log").read_text()
 
 
-def test_a_one_megabyte_post_is_refused_before_it_is_read(running_bot):
+def test_a_one_megabyte_post_is_refused_before_it_is_read(running_bot, running_bot_pg):
     body = b'{"sender":"big","message":"' + b"x" * (1024 * 1024) + b'"}'
-    for url in (running_bot["rest"], f"http://127.0.0.1:{running_bot['actions_port']}/webhook"):
+    for url in (running_bot["rest"], f"http://127.0.0.1:{running_bot_pg['actions_port']}/webhook"):
         started = time.monotonic()
         try:
             status, _ = _request(url, body, {"Content-Type": "application/json"})
@@ -160,7 +187,7 @@ def test_state_files_are_readable_by_their_owner_only(chat, running_bot):
     var = running_bot["var"]
     assert stat.S_IMODE(var.stat().st_mode) == 0o700
     files = [p for p in var.iterdir() if p.is_file()]
-    expected = {"rasa.log", "actions.log", "web.log", "sender_id.key"}
+    expected = {"rasa.log", "web.log", "sender_id.key"}  # actions.log only with the separate action server
     if running_bot["database_url"].startswith("sqlite"):
         expected.add("bot.db")
     assert expected <= {p.name for p in files}

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from browser_support import AXE, LIBRARY_CSS, Watched, missing
-from conftest import start_page, stop_process  # tests/ is on sys.path
+from conftest import rows_eventually, start_page, stop_process  # tests/ is on sys.path
 
 from bot.answering.small_talk import RESET_WORDS
 
@@ -351,8 +351,6 @@ def test_copy_the_whole_answer_as_plain_text(page):
 
 
 def test_feedback_is_stored(page, running_bot):
-    from sqlalchemy import MetaData, Table, create_engine, select
-
     p = page.page
     turn = ask(p, SETUP_QUESTION)
     answer_id = turn.get_attribute("data-answer-id")
@@ -361,20 +359,12 @@ def test_feedback_is_stored(page, running_bot):
     turn.get_by_text("your feedback is stored").wait_for()
     assert turn.get_by_role("button", name="Helpful", exact=True).get_attribute("aria-pressed") == "true"
 
-    engine = create_engine(running_bot["database_url"])
-    try:
-        feedback = Table("rec_feedback", MetaData(), autoload_with=engine)
-        with engine.connect() as conn:
-            rows = conn.execute(select(feedback.c.answer_id, feedback.c.helpful)
-                                .where(feedback.c.answer_id == answer_id)).fetchall()
-    finally:
-        engine.dispose()
-    assert [tuple(r) for r in rows] == [(answer_id, True)]
+    rows = rows_eventually(running_bot["database_url"],
+                           "select answer_id, helpful from rec_feedback where answer_id = :a", {"a": answer_id})
+    assert [(r[0], bool(r[1])) for r in rows] == [(answer_id, True)]
 
 
 def test_not_helpful_asks_why_and_sends_the_reason_and_comment(page, running_bot):
-    from sqlalchemy import MetaData, Table, create_engine, select
-
     p = page.page
     turn = ask(p, SETUP_QUESTION)
     answer_id = turn.get_attribute("data-answer-id")
@@ -403,14 +393,9 @@ def test_not_helpful_asks_why_and_sends_the_reason_and_comment(page, running_bot
     turn.get_by_text("your feedback is stored").wait_for()
     assert not_helpful.get_attribute("aria-pressed") == "true"
 
-    engine = create_engine(running_bot["database_url"])
-    try:
-        feedback = Table("rec_feedback", MetaData(), autoload_with=engine)
-        with engine.connect() as conn:
-            rows = conn.execute(select(feedback.c.helpful).where(feedback.c.answer_id == answer_id)).fetchall()
-    finally:
-        engine.dispose()
-    assert [tuple(r) for r in rows] == [(False,)]
+    rows = rows_eventually(running_bot["database_url"], "select helpful from rec_feedback where answer_id = :a",
+                           {"a": answer_id})
+    assert [bool(r[0]) for r in rows] == [False]
 
 
 def test_keyboard_only(page):
