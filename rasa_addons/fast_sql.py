@@ -77,7 +77,7 @@ def ensure_indexes(engine: sa.engine.Engine, table: sa.Table) -> None:
 
 def use_wal(engine: sa.engine.Engine) -> None:
     """SQLite only: write-ahead logging, so reading a conversation does not wait
-    for the action server's record writes to the same file (and a commit syncs
+    for the records' writes to the same file (and a commit syncs
     the log, not the database).  A property of the file, kept across restarts;
     durability is unchanged (``synchronous`` is left at its default)."""
     if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
@@ -90,21 +90,15 @@ def use_wal(engine: sa.engine.Engine) -> None:
 
 
 def pool_sqlite_connections(store: Any) -> None:
-    """SQLite file: keep connections open between turns.
+    """SQLite file: swap Rasa's unpooled engine for one that keeps connections open
+    between turns (``bot.records.store.sqlite_pool_kwargs``, the records' own setting)."""
+    from bot.records.store import sqlite_pool_kwargs
 
-    SQLAlchemy 1.4 gives a SQLite file no pool, so every retrieve and save
-    opened the file and closed it again, and closing the last connection to
-    a write-ahead-logged file checkpoints the log (2-3 % of a turn's samples).
-    SQLAlchemy 2.0 pools SQLite files by default; this is the same.  A
-    connection goes to one thread at a time (saving may run in a worker thread).
-    """
-    engine = store.engine
-    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+    kwargs = sqlite_pool_kwargs(store.engine.url)
+    if not kwargs:
         return
-    pooled = sa.create_engine(
-        engine.url, poolclass=sa.pool.QueuePool, pool_size=2, connect_args={"check_same_thread": False}
-    )
-    engine.dispose()
+    pooled = sa.create_engine(store.engine.url, **kwargs)
+    store.engine.dispose()
     store.engine = pooled
     store.sessionmaker.configure(bind=pooled)
 

@@ -238,20 +238,14 @@ def _action_call_format(self: Any, tracker: Any, domain: Any) -> dict[str, Any]:
 
 
 def _fortran_weights(load: Any) -> Any:
-    """Wrap ``LogisticRegressionClassifier.load`` so the model's weights are stored column-major.
-
-    sklearn scores with ``X @ coef_.T``; with ``coef_`` row-major that transpose is a
-    column-major view, which scipy copies whole (classes x features) on every message.
-    Column-major ``coef_`` makes the transpose row-major: no copy, the same numbers.
-    """
+    """Wrap ``LogisticRegressionClassifier.load`` so the loaded model's weights are stored
+    column-major (``bot.understanding.classifier.column_major_weights``: no copy per message)."""
 
     def wrapped(cls: Any, *args: Any, **kwargs: Any) -> Any:
-        import numpy as np
+        from bot.understanding.classifier import column_major_weights
 
         component = load.__func__(cls, *args, **kwargs)
-        model = getattr(component, "clf", None)
-        if getattr(model, "coef_", None) is not None:
-            model.coef_ = np.asfortranarray(model.coef_)
+        column_major_weights(getattr(component, "clf", None))
         return component
 
     return classmethod(wrapped)

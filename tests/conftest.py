@@ -18,7 +18,7 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -215,10 +215,11 @@ class Chat:
         return customs[-1]
 
 
-def rows_eventually(database_url: str, sql: str, params: dict[str, Any], count: int = 1,
-                    timeout: float = 15) -> list[Any]:
-    """The rows of ``sql`` once there are ``count`` of them: records are written by a background
-    thread after the reply (bot/records/recorder.py), so a test reading straight after may be early."""
+def rows_eventually(database_url: str, sql: str, params: dict[str, Any],
+                    until: Callable[[list[Any]], bool] = bool, timeout: float = 15) -> list[Any]:
+    """The rows of ``sql`` once ``until(rows)`` holds (by default: once there are any), or at the
+    timeout: records are written by a background thread after the reply (bot/records/recorder.py),
+    so a test reading straight after may be early."""
     from sqlalchemy import create_engine, text
 
     engine = create_engine(database_url, future=True)
@@ -227,7 +228,7 @@ def rows_eventually(database_url: str, sql: str, params: dict[str, Any], count: 
         while True:
             with engine.connect() as conn:
                 rows = conn.execute(text(sql), params).all()
-            if len(rows) >= count or time.monotonic() > deadline:
+            if until(rows) or time.monotonic() > deadline:
                 return rows
             time.sleep(0.1)
     finally:

@@ -79,14 +79,9 @@ def test_not_helpful_reason_and_comment_reach_the_records(chat, running_bot):
     second = chat.answer("/feedback" + json.dumps(payload))
     assert first["stored"] is True and second["stored"] is True and second["reason"] == "unclear"
     # the corrected vote replaces the first: wait for the second write, not only a row
-    rows = []
-    for _ in range(150):
-        rows = rows_eventually(running_bot["database_url"],
-                               "select helpful, reason, comment from rec_feedback where answer_id = :a",
-                               {"a": answer["answer_id"]})
-        if rows and rows[0][1] == "unclear":
-            break
-        time.sleep(0.1)
+    rows = rows_eventually(running_bot["database_url"],
+                           "select helpful, reason, comment from rec_feedback where answer_id = :a",
+                           {"a": answer["answer_id"]}, until=lambda rows: bool(rows) and rows[0][1] == "unclear")
     assert [(bool(r[0]), r[1], r[2]) for r in rows] == [(False, "unclear", "Too long to read out to Mrs [NAME], "
                                                                           "ring [PHONE]")]
 

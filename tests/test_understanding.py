@@ -94,13 +94,19 @@ def test_a_long_worried_message_still_finds_the_situation(assistant):
     "relative started filming during setup", "is it ok to record", "hello", "filming again",
     "a clip of me is on tiktok", "our member's supervisor told her to delete a patient's video", "",
 ])
-def test_the_fast_probabilities_are_sklearns(assistant, text):
-    """The classifier's own arithmetic gives what the sklearn pipeline would, so no answer moves."""
+def test_the_classifier_scores_without_copying_its_weights_and_the_same(assistant, text):
+    """Weights stored column-major (so scipy need not copy them per call) give the same probabilities
+    as the row-major layout sklearn trains, so no answer moves."""
+    import copy
+
     import numpy as np
 
-    classifier = assistant.analyser.classifier
-    normalised = classifier._normaliser()(text)
-    assert np.allclose(classifier.probabilities(normalised), classifier.pipeline.predict_proba([normalised])[0],
+    pipeline = assistant.analyser.classifier.pipeline
+    assert pipeline.named_steps["model"].coef_.T.flags["C_CONTIGUOUS"]
+    row_major = copy.deepcopy(pipeline)
+    row_major.named_steps["model"].coef_ = np.ascontiguousarray(row_major.named_steps["model"].coef_)
+    normalised = assistant.analyser.classifier._normaliser()(text)
+    assert np.allclose(pipeline.predict_proba([normalised]), row_major.predict_proba([normalised]),
                        rtol=1e-9, atol=1e-12)
 
 

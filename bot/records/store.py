@@ -126,6 +126,21 @@ def private_sqlite_file(url: str) -> None:
         logger.warning("records: could not make %s private (%s)", path, exc.strerror)
 
 
+def sqlite_pool_kwargs(url: Any) -> dict[str, Any]:
+    """``create_engine`` arguments that keep a SQLite file's connections open; {} for anything else.
+
+    SQLAlchemy 1.4 gives a SQLite file no pool (2.0 does), so every session opened the
+    file and closed it again, and closing the last connection to a write-ahead-logged
+    file checkpoints the log. A pooled connection is used by one thread at a time,
+    which need not be the one that opened it (the recorder's, Rasa's save worker).
+    Used by the records and by the tracker store (rasa_addons/fast_sql.py).
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return {}
+    return {"poolclass": QueuePool, "pool_size": 2, "connect_args": {"check_same_thread": False}}
+
+
 def make_engine(url: str) -> Engine:
     """A future-mode engine; SQLite enforces foreign keys like PostgreSQL."""
     backend = make_url(url).get_backend_name()
@@ -136,11 +151,9 @@ def make_engine(url: str) -> Engine:
     elif backend == "sqlite":
         kwargs["connect_args"] = {"timeout": 5}
         private_sqlite_file(url)
-        if make_url(url).database not in (None, "", ":memory:"):
-            # SQLAlchemy 1.4 opens and closes a SQLite file for every write (2.0 pools it);
-            # a pooled connection is used by one thread at a time (the recorder's).
-            kwargs.update(poolclass=QueuePool, pool_size=2)
-            kwargs["connect_args"]["check_same_thread"] = False
+        pooled = sqlite_pool_kwargs(url)
+        kwargs["connect_args"].update(pooled.pop("connect_args", {}))
+        kwargs.update(pooled)
     engine = create_engine(url, **kwargs)
     if backend == "sqlite":
 

@@ -111,7 +111,6 @@ class FactExtractor:
     def __init__(self, nlp: Language):
         self.nlp = nlp
         self._recent: dict[str, Doc] = {}
-        self._unused = [name for name in ("entity_ruler",) if name in nlp.pipe_names]
         self.matcher = Matcher(nlp.vocab)
         ruler: Any = nlp.get_pipe("entity_ruler")
         grouped: dict[str, list] = defaultdict(list)
@@ -127,7 +126,7 @@ class FactExtractor:
         if doc is None:
             # The entity ruler's own pass is skipped: facts come from self.matcher, which
             # sees every overlapping match, and nothing here reads doc.ents.
-            doc = self.nlp(text, disable=self._unused)
+            doc = self.nlp(text, disable=["entity_ruler"])
             if len(self._recent) >= RECENT_DOCS:
                 self._recent.clear()  # cheap and bounded; the next answer refills it
             self._recent[text] = doc
