@@ -15,9 +15,13 @@ expects from an action server:
 * an unknown action -> 404; any other exception -> 500 (logged here, with the
   log redaction the Rasa process already has).
 
-The package is imported, and its ``warm_up()`` called if it has one, on the
-first call, in a worker thread so the server keeps answering health checks
-while the core loads.  The standalone action server
+The actions run one at a time on their own thread and event loop, as they
+did on the action server's loop: our actions are synchronous, and one that
+waits (a feedback vote waiting for a locked database) then holds up other
+actions, never the Rasa server's own loop (health checks, NLU, other turns'
+tracker reads).  The package is imported, and its ``warm_up()`` called if it
+has one, on the first call, in a worker thread so the server keeps answering
+health checks while the core loads.  The standalone action server
 (``python -m rasa_addons.action_server``) is still what several Rasa servers
 share (``make run-scaled``, Kubernetes).
 """
@@ -38,6 +42,7 @@ DEFAULT_PACKAGE = "actions"
 
 _executors: dict[str, Any] = {}
 _load_lock = threading.Lock()
+_actions_loop: asyncio.AbstractEventLoop | None = None
 
 
 def is_in_process(url: str | None) -> bool:
@@ -72,6 +77,17 @@ async def executor_for(package: str) -> Any:
     return executor
 
 
+def actions_loop() -> asyncio.AbstractEventLoop:
+    """The event loop the actions run on, in its own thread (started on first use, per process)."""
+    global _actions_loop
+    with _load_lock:
+        if _actions_loop is None:
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="custom-actions", daemon=True).start()
+            _actions_loop = loop
+        return _actions_loop
+
+
 def _error(status: int, reason: str, body: dict[str, Any]) -> Exception:
     from rasa.utils.endpoints import ClientResponseError
 
@@ -85,7 +101,7 @@ async def call(url: str, action_call: Any) -> Any:
     executor = await executor_for(package_of(url))
     request = json.loads(json.dumps(action_call))  # the actions get their own copy, as over HTTP
     try:
-        result = await executor.run(request)
+        result = await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(executor.run(request), actions_loop()))
     except ActionExecutionRejection as exc:
         raise _error(400, "Bad Request", {"error": exc.message, "action_name": exc.action_name}) from None
     except ActionNotFoundException as exc:

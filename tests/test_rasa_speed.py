@@ -125,6 +125,18 @@ class Refuse(Action):
         raise ActionExecutionRejection("action_refuse", "not now")
 
 
+class Slow(Action):
+    def name(self):
+        return "action_slow"
+
+    def run(self, dispatcher, tracker, domain):
+        import time
+
+        time.sleep(0.6)  # a synchronous wait, e.g. feedback waiting for a locked database
+        dispatcher.utter_message(text="done")
+        return []
+
+
 class Crash(Action):
     def name(self):
         return "action_crash"
@@ -179,6 +191,29 @@ def test_an_in_process_call_answers_as_the_action_server_would(tmp_path: Any) ->
         assert "5919" not in err.value.text  # an action's exception text is not passed back
         if status == 400:
             assert body == {"error": "not now", "action_name": "action_refuse"}
+
+
+def test_a_slow_in_process_action_does_not_stall_the_rasa_servers_loop(tmp_path: Any) -> None:
+    """While an action waits, the caller's event loop (Rasa's: health checks, other turns) keeps running."""
+    import asyncio
+
+    from rasa_addons import in_process_actions
+
+    _fake_package(tmp_path, "fake_actions_c")
+    request = {"next_action": "action_slow", "tracker": {"sender_id": "s", "events": [], "slots": {}}}
+
+    async def main() -> tuple[Any, int]:
+        await in_process_actions.executor_for("fake_actions_c")  # loaded before the clock starts
+        ticks = 0
+        call = asyncio.ensure_future(in_process_actions.call("inprocess:fake_actions_c", request))
+        while not call.done():
+            await asyncio.sleep(0.01)
+            ticks += 1
+        return call.result(), ticks
+
+    reply, ticks = asyncio.run(main())
+    assert reply["responses"][0]["text"] == "done"
+    assert ticks >= 20  # the loop ran on through the 0.6 s the action slept (inline, it would be 0 or 1)
 
 
 def test_rasa_runs_in_process_actions_and_gets_their_errors_as_from_a_server(tmp_path: Any) -> None:
