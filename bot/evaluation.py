@@ -4,7 +4,8 @@ A held-out file has up to four sections:
 
 ``situations`` (text, scenario, optional class)
     right when the final answer names the expected scenario and carries its two
-    key citations (the card's first two). Where the assistant asks its one
+    key citations (the card's first two): the card itself, or, for a situation
+    put as a rule question, that situation's rule (counted and shown apart). Where the assistant asks its one
     clarifying question, the evaluation answers it as a member of staff in that
     situation would (with the expected card's value), as the chat would go.
     Those hits are counted apart from first-answer hits: the evaluation, not
@@ -165,6 +166,7 @@ class Report:
     not_sure: int = 0  # situations that ended on "not sure"
     false_declines: int = 0  # situations declined as out of scope
     vague_guesses: int = 0  # vague messages answered with content
+    as_rule: int = 0  # situations answered right by the situation's rule (a rule question), not its card
     errors: list[dict[str, Any]] = field(default_factory=list)
     per_scenario: Counter = field(default_factory=Counter)
     per_scenario_total: Counter = field(default_factory=Counter)
@@ -227,6 +229,7 @@ class Report:
             "declined": self.declined,
             "decline_rate": round(self.decline_rate, 4),
             "situations_wrongly_declined": self.false_declines,
+            "situations_answered_as_rule": self.as_rule,
             # by section and class, each with its interval and first-answer figures
             "sections": {s: t.as_dict() for s, t in self.sections.items() if t.n},
             "classes": {c: t.as_dict() for c, t in sorted(self.classes.items())},
@@ -245,7 +248,8 @@ class Report:
                 f"situations: {s.right}/{s.n} answered with the right scenario and key citations ({_pct(s.right, s.n)})",
                 f"  first answer right: {s.first}/{s.n} ({_pct(s.first, s.n)}); right only after the evaluation "
                 f"answered one clarifying question: {s.after_clarify} (of {self.clarified} asked); "
-                f"{self.not_sure} got 'not sure', {self.false_declines} were wrongly declined",
+                f"{self.not_sure} got 'not sure', {self.false_declines} were wrongly declined; "
+                f"{self.as_rule} answered as a rule question (the situation's rule and key clauses, not its card)",
             ]
         if g.n:
             lines += [
@@ -324,9 +328,14 @@ def _judge(assistant: Assistant, case: Case, report: Report) -> tuple[bool, bool
     card = assistant.kb.scenarios.get(case.scenario or "")
     key = card.citations[:2] if card else []
     # A rep asked for the member's position: member advice on the right situation, with its key clauses, is
-    # the answer they wanted; anyone else must get the situation's card.
-    wanted = answer.kind == "answer" or (case.klass == "rep" and answer.intent == "check_member_advice")
+    # the answer they wanted. A situation put as a rule question ("can a patient's video go in the record?")
+    # is answered by that situation's rule with its key clauses (the general-question mode), counted apart.
+    # Anyone else must get the situation's card.
+    as_rule = answer.kind == "rule"
+    wanted = answer.kind == "answer" or as_rule or (case.klass == "rep" and answer.intent == "check_member_advice")
     right = wanted and answer.scenario == case.scenario and all(c in answer.citations for c in key)
+    if right and as_rule:
+        report.as_rule += 1
     return right, right and first.kind != "clarify", str(case.scenario), _got(answer)
 
 

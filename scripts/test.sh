@@ -32,13 +32,15 @@ rm -f results/coverage/.coverage*
   --cov-report=json:results/coverage/coverage.json
 
 echo "== held-out test set (never trained on)"
-# A regression gate at the measured level (issue 17's target is 95 %, not met yet: see README
-# "How well it answers"); the misses are listed and kept in results/.
+# Regression gates one case below the measured level (training is seeded, so the figures repeat);
+# issue 17's targets (95 %, no vague guesses) are not all met yet: see README "How well it answers".
+# The misses are listed and kept in results/.
 .venv/bin/python -m bot eval tests/data/heldout.yml --report results/heldout.json \
-  --min-situations 0.84 --min-declined 0.9
+  --min-situations 0.91 --min-declined 0.95
 
-echo "== held-out 'unseen' set: situations by class, general questions, vague messages (printed, not gated yet)"
-.venv/bin/python -m bot eval tests/data/heldout_unseen.yml --report results/heldout_unseen.json
+echo "== held-out 'unseen' set: situations by class, general questions, vague messages"
+.venv/bin/python -m bot eval tests/data/heldout_unseen.yml --report results/heldout_unseen.json \
+  --min-situations 0.92 --min-general 0.92 --min-declined 0.9 --max-vague-guesses 0.11
 
 echo "== rasa test: conversation test stories"
 .venv/bin/rasa test core --model models/assistant.tar.gz --stories tests/stories \

@@ -76,7 +76,7 @@ def test_the_fact_changes_the_advice(assistant):
 # Found by running the engine over short vague phrasings: this one scores well below
 # SURE_ENOUGH with no close call to ask about. If understanding improves so that it no
 # longer gets "not sure", pick another such input; the test must not fall back to an `if`.
-NOT_SURE_TEXT = "the patient recorded me and a colleague"
+NOT_SURE_TEXT = "a patient recorded the staff"
 
 
 def test_vague_text_gets_an_honest_not_sure_with_the_closest_situations(assistant):
@@ -200,5 +200,5 @@ def test_new_situation_starts_afresh(assistant):
 
 
 def test_a_weak_guess_at_small_talk_says_it_did_not_understand(assistant):
-    a = assistant.ask("someone did something with a thing")
+    a = assistant.ask("see what happens")
     assert a.intent == "not_understood" and "not sure what you mean" in a.text

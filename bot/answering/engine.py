@@ -24,7 +24,7 @@ from bot.redaction import redact, redact_prefix
 from bot.understanding import classifier as clf
 from bot.understanding.analysis import Analyser, Analysis
 from bot.understanding.clause_search import ClauseSearch
-from bot.understanding.text import MAX_CHARS, READ_CHARS, clean
+from bot.understanding.text import MAX_CHARS, READ_CHARS, clean, is_question
 
 Facts = dict[str, list[str]]
 Handler = Callable[[Context, str, Analysis], Answer]
@@ -164,6 +164,12 @@ class Assistant:
     def _dispatch(self, ctx: Context, question: str, a: Analysis, given: Facts, allow_clarify: bool) -> Answer:
         if not given and a.intent in REP_TAKES_ADVICE and member_advice.is_rep_question(question):
             a.intent = "check_member_advice"  # a rep describing a member's situation wants the member's position
+        if a.intent == "ask_rule" and not is_question(question):
+            a.intent = clf.SITUATION  # "patient filmed something" is a report, not a rule question: no rule is guessed
+        if a.intent == "ask_rule" and allow_clarify and not given and vague.is_vague(a, a.facts):
+            # a rule needs a topic; without one, ask as for a vague opener (the general-question
+            # figures allow one clarifying question) rather than guess which rule
+            return vague.vague_opener(ctx, question, a, a.facts)
         if a.intent in (clf.SITUATION, "inform", vague.VAGUE_INTENT):  # "inform" alone: a fact, no pending situation
             known = situations.with_given(a.facts, given)
             if allow_clarify and not given and vague.is_vague(a, known):
