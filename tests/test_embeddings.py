@@ -103,3 +103,14 @@ def test_the_classifier_reads_the_embedding_as_well_as_the_words(assistant):
     with_embedding = classifier.model.predict_proba(features)[0]
     without = classifier.model.predict_proba(words_only.tocsr())[0]
     assert not np.allclose(with_embedding, without, atol=1e-3)
+
+
+def test_the_layers_graph_is_written_once_and_reused(tmp_path):
+    graph = tmp_path / "layers.onnx"
+    first = SentenceEncoder(graph_file=graph)
+    written = graph.stat().st_mtime_ns
+    second = SentenceEncoder(graph_file=graph)
+    assert graph.stat().st_mtime_ns == written  # read, not rebuilt
+    assert not list(tmp_path.glob("*.tmp"))  # written whole, then moved into place
+    text = "her stepdad was filming the whole scan"
+    assert np.array_equal(first.encode(text), second.encode(text))

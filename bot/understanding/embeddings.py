@@ -15,9 +15,11 @@ texts use become resident.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import math
+import os
 import struct
 from collections.abc import Callable
 from functools import lru_cache
@@ -74,12 +76,15 @@ def _tensors(path: Path) -> dict[str, np.ndarray]:
 class SentenceEncoder:
     """``encode(text)`` -> a unit vector of 384 numbers; similar meanings lie close."""
 
-    def __init__(self, folder: Path | None = None):
+    def __init__(self, folder: Path | None = None, graph_file: Path | None = None):
         folder = folder or model_dir()
+        self.folder = folder
         self.tokenizer = WordPiece(folder / "vocab.txt")
+        # only the embedding tables are read when serving, a few rows per text; the layers' weights
+        # live in onnxruntime, so their pages in this map are never touched
         self.w = _tensors(folder / "model.safetensors")
         self._recent: dict[str, np.ndarray] = {}
-        self._layers = _session(minilm_graph.build(self.w))
+        self._layers = _session(_graph_file(folder, graph_file))
 
     def _norm(self, x: np.ndarray, name: str) -> np.ndarray:
         x = x - x.mean(-1, keepdims=True)
@@ -141,7 +146,29 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return (v / (np.linalg.norm(v) or 1.0)).astype(np.float32)
 
 
-def _session(model: bytes) -> Any:
+def _graph_file(folder: Path, path: Path | None = None) -> Path:
+    """The layers' ONNX file, written once per model and graph version (42 MB, in build/).
+
+    onnxruntime keeps the bytes of a model handed to it in memory, and building the graph reads
+    every weight page; loading from a file costs neither, so a serving process holds one copy
+    of the layers (onnxruntime's) instead of three.
+    """
+    from bot import config
+
+    stamp = hashlib.sha256(
+        f"{minilm_graph.VERSION}:{(folder / 'model.safetensors').stat().st_size}:{folder}".encode()
+    ).hexdigest()[:16]
+    path = path or config.settings().build_dir / f"minilm_layers.{stamp}.onnx"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        weights = _tensors(folder / "model.safetensors")  # its own map, unmapped when this returns
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(minilm_graph.build(weights))
+        os.replace(tmp, path)  # atomic: a second process never reads half a file
+    return path
+
+
+def _session(model: Path) -> Any:
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -149,7 +176,10 @@ def _session(model: bytes) -> Any:
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+    # no memory arena: 14 MB less per process at the same speed (prepacking, which doubles the
+    # weights, is kept: without it an answer takes twice as long)
+    options.enable_cpu_mem_arena = False
+    return ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
 
 
 @lru_cache(maxsize=1)

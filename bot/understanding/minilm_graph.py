@@ -25,6 +25,7 @@ HEADS = 12
 LAYERS = 6
 EPS = 1e-12
 OPSET = 17  # LayerNormalization, and ReduceMean with its axes as an attribute
+VERSION = 1  # bump when the graph changes, so a saved graph file is rebuilt
 
 
 def build(w: Mapping[str, np.ndarray]) -> bytes:
