@@ -44,7 +44,11 @@ class Settings(BaseSettings):
         env="POLICY_DIR",
         description="folder of trust.yml and departments/<id>.yml policies (default: knowledge/policy/)",
     )
-    build_dir: Path = Field(REPO / "build", env="BUILD_DIR", description="built spaCy pipeline and core classifier")
+    build_dir: Path = Field(
+        REPO / "build",
+        env="BUILD_DIR",
+        description="built spaCy pipeline, core classifier and the sentence model's layer graph",
+    )
     var_dir: Path = Field(
         REPO / "var", env="ASSISTANT_VAR_DIR", description="local state: SQLite file, outbox, sender-id key, logs"
     )
