@@ -16,6 +16,11 @@ def encoder() -> SentenceEncoder:
     return embeddings.shared()
 
 
+@pytest.fixture(scope="module")
+def full_precision(tmp_path_factory) -> SentenceEncoder:
+    return SentenceEncoder(graph_file=tmp_path_factory.mktemp("graph") / "f32.onnx", quantized=False)
+
+
 @pytest.mark.parametrize(
     "a, b, published",
     [
@@ -24,17 +29,20 @@ def encoder() -> SentenceEncoder:
         ("I love pasta", "Do you like pizza?", 0.5096),
     ],
 )
-def test_both_forward_passes_give_the_published_model_scores(encoder, a, b, published):
-    assert float(encoder.encode(a) @ encoder.encode(b)) == pytest.approx(published, abs=5e-4)
+def test_the_forward_passes_give_the_published_model_scores(encoder, full_precision, a, b, published):
     assert float(encoder.reference(a) @ encoder.reference(b)) == pytest.approx(published, abs=5e-4)
+    assert float(full_precision.encode(a) @ full_precision.encode(b)) == pytest.approx(published, abs=5e-4)
+    assert float(encoder.encode(a) @ encoder.encode(b)) == pytest.approx(published, abs=0.02)  # 8-bit weights
 
 
 @pytest.mark.parametrize(
     "text",
     ["", "x", "relative filming during set-up", "Naïve café ☃ 中文 \u200b", "the relative kept filming " * 80],
 )
-def test_the_onnx_graph_computes_what_the_numpy_layers_compute(encoder, text):
-    assert np.allclose(encoder.encode(text), encoder.reference(text), atol=1e-5)
+def test_the_onnx_graph_computes_what_the_numpy_layers_compute(encoder, full_precision, text):
+    reference = encoder.reference(text)
+    assert np.allclose(full_precision.encode(text), reference, atol=1e-5)
+    assert float(encoder.encode(text) @ reference) > 0.98  # the served, 8-bit graph stays close
 
 
 def test_a_paraphrase_is_closer_than_a_different_situation(encoder):
@@ -108,6 +116,7 @@ def test_the_classifier_reads_the_embedding_as_well_as_the_words(assistant):
 def test_the_layers_graph_is_written_once_and_reused(tmp_path):
     graph = tmp_path / "layers.onnx"
     first = SentenceEncoder(graph_file=graph)
+    assert graph.stat().st_size < 15_000_000  # 8-bit weights: about 11 MB, against 42 MB in full
     written = graph.stat().st_mtime_ns
     second = SentenceEncoder(graph_file=graph)
     assert graph.stat().st_mtime_ns == written  # read, not rebuilt

@@ -34,7 +34,8 @@ class Analyser:
         self.nlp = pipeline.load(kb.facts)
         self.extractor = pipeline.FactExtractor(self.nlp)
         self.encoder = embeddings.shared()
-        digest = clf.data_digest(extra=pipeline.patterns_digest(kb.facts) + kb.version)
+        # the encoder's version too: features from another encoder would not match the weights learnt
+        digest = clf.data_digest(extra=pipeline.patterns_digest(kb.facts) + kb.version + self.encoder.version)
         self.classifier = clf.load_or_train(
             self.lemmatise, self.encoder.encode_many, digest, examples=self.training_examples
         )

@@ -6,8 +6,10 @@ this needs no part of). Nothing is downloaded at run time. The model is a
 six-layer BERT followed by mean pooling and normalising, as sentence-transformers
 runs it. ``reference`` is that forward pass in numpy, checked against the scores
 sentence-transformers' documentation publishes; ``encode`` runs the same layers
-through onnxruntime (bot/understanding/minilm_graph.py), three times faster, and
-the tests check the two agree (tests/test_embeddings.py).
+through onnxruntime (bot/understanding/minilm_graph.py), with the weights
+quantized to 8 bits, five times faster; the tests check the full-precision graph
+equals ``reference`` and the served one stays within a cosine of 0.98 of it
+(tests/test_embeddings.py).
 
 The weights file is memory-mapped: only the rows of the 30,522-word table that
 texts use become resident.
@@ -18,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import logging
 import math
 import os
 import struct
@@ -76,7 +79,7 @@ def _tensors(path: Path) -> dict[str, np.ndarray]:
 class SentenceEncoder:
     """``encode(text)`` -> a unit vector of 384 numbers; similar meanings lie close."""
 
-    def __init__(self, folder: Path | None = None, graph_file: Path | None = None):
+    def __init__(self, folder: Path | None = None, graph_file: Path | None = None, quantized: bool = True):
         folder = folder or model_dir()
         self.folder = folder
         self.tokenizer = WordPiece(folder / "vocab.txt")
@@ -84,7 +87,9 @@ class SentenceEncoder:
         # live in onnxruntime, so their pages in this map are never touched
         self.w = _tensors(folder / "model.safetensors")
         self._recent: dict[str, np.ndarray] = {}
-        self._layers = _session(_graph_file(folder, graph_file))
+        graph = _graph_file(folder, graph_file, quantized)
+        self.version = graph.name  # names the model, graph version and precision: part of the classifier's digest
+        self._layers = _session(graph)
 
     def _norm(self, x: np.ndarray, name: str) -> np.ndarray:
         x = x - x.mean(-1, keepdims=True)
@@ -146,26 +151,54 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return (v / (np.linalg.norm(v) or 1.0)).astype(np.float32)
 
 
-def _graph_file(folder: Path, path: Path | None = None) -> Path:
-    """The layers' ONNX file, written once per model and graph version (42 MB, in build/).
+def _graph_file(folder: Path, path: Path | None = None, quantized: bool = True) -> Path:
+    """The layers' ONNX file, written once per model and graph version (in build/).
 
     onnxruntime keeps the bytes of a model handed to it in memory, and building the graph reads
-    every weight page; loading from a file costs neither, so a serving process holds one copy
-    of the layers (onnxruntime's) instead of three.
+    every weight page; loading from a file costs neither. Served, the layers' weights are
+    quantized to 8 bits per output channel (11 MB instead of 42): an answer's vector takes
+    2.7 ms instead of 5.7, a process holds 80 MB less, and 5-fold cross-validation of the
+    classifier is unchanged (labels 87.2 % against 87.1 %; results/tuning/embeddings.txt).
+    ``quantized=False`` keeps full precision, which the tests compare with ``reference``.
     """
     from bot import config
 
+    kind = "q8" if quantized else "f32"
     stamp = hashlib.sha256(
-        f"{minilm_graph.VERSION}:{(folder / 'model.safetensors').stat().st_size}:{folder}".encode()
+        f"{minilm_graph.VERSION}:{kind}:{(folder / 'model.safetensors').stat().st_size}:{folder}".encode()
     ).hexdigest()[:16]
-    path = path or config.settings().build_dir / f"minilm_layers.{stamp}.onnx"
+    default = path is None
+    path = path or config.settings().build_dir / f"minilm_layers.{kind}.{stamp}.onnx"
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
         weights = _tensors(folder / "model.safetensors")  # its own map, unmapped when this returns
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(minilm_graph.build(weights))
-        os.replace(tmp, path)  # atomic: a second process never reads half a file
+        full = path.with_suffix(f".{os.getpid()}.f32.tmp")
+        full.write_bytes(minilm_graph.build(weights))
+        if quantized:
+            done = path.with_suffix(f".{os.getpid()}.q8.tmp")
+            _quantize(full, done)
+            full.unlink()
+        else:
+            done = full
+        os.replace(done, path)  # atomic: a second process never reads half a file
+        if default:
+            for stale in path.parent.glob("minilm_layers.*.onnx"):
+                if stale != path:
+                    stale.unlink(missing_ok=True)  # an older graph version's file
     return path
+
+
+def _quantize(source: Path, target: Path) -> None:
+    """Dynamic int8 quantization of the weights, a scale per output channel (onnxruntime's tool)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # the tool warns on the root logger about each attention product it leaves
+    try:
+        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True)
+    finally:
+        root.setLevel(level)
 
 
 def _session(model: Path) -> Any:
