@@ -123,3 +123,11 @@ def test_the_layers_graph_is_written_once_and_reused(tmp_path):
     assert not list(tmp_path.glob("*.tmp"))  # written whole, then moved into place
     text = "her stepdad was filming the whole scan"
     assert np.array_equal(first.encode(text), second.encode(text))
+
+
+def test_an_unwritable_build_folder_still_gives_an_encoder(tmp_path):
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    encoder = SentenceEncoder(graph_file=blocked / "layers.onnx")  # its folder cannot be made
+    assert not (blocked / "layers.onnx").exists()
+    assert float(encoder.encode("phone out in CT") @ embeddings.shared().encode("phone out in CT")) > 0.999

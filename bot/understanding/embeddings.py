@@ -17,13 +17,16 @@ texts use become resident.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import importlib.util
 import json
 import logging
 import math
 import os
+import shutil
 import struct
+import tempfile
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -170,22 +173,34 @@ def _graph_file(folder: Path, path: Path | None = None, quantized: bool = True) 
     default = path is None
     path = path or config.settings().build_dir / f"minilm_layers.{kind}.{stamp}.onnx"
     if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        weights = _tensors(folder / "model.safetensors")  # its own map, unmapped when this returns
-        full = path.with_suffix(f".{os.getpid()}.f32.tmp")
-        full.write_bytes(minilm_graph.build(weights))
-        if quantized:
-            done = path.with_suffix(f".{os.getpid()}.q8.tmp")
-            _quantize(full, done)
-            full.unlink()
-        else:
-            done = full
-        os.replace(done, path)  # atomic: a second process never reads half a file
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _write_graph(folder, path, quantized)
+        except OSError:
+            # a read-only build folder still answers: the graph goes to this process's temporary folder
+            scratch = Path(tempfile.mkdtemp(prefix="minilm-"))
+            atexit.register(shutil.rmtree, scratch, ignore_errors=True)
+            path = scratch / path.name
+            _write_graph(folder, path, quantized)
+            return path
         if default:
             for stale in path.parent.glob("minilm_layers.*.onnx"):
                 if stale != path:
                     stale.unlink(missing_ok=True)  # an older graph version's file
     return path
+
+
+def _write_graph(folder: Path, path: Path, quantized: bool) -> None:
+    weights = _tensors(folder / "model.safetensors")  # its own map, unmapped when this returns
+    full = path.with_suffix(f".{os.getpid()}.f32.tmp")
+    full.write_bytes(minilm_graph.build(weights))
+    if quantized:
+        done = path.with_suffix(f".{os.getpid()}.q8.tmp")
+        _quantize(full, done)
+        full.unlink()
+    else:
+        done = full
+    os.replace(done, path)  # atomic: a second process never reads half a file
 
 
 def _quantize(source: Path, target: Path) -> None:
