@@ -23,6 +23,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import create_engine, inspect, select
 from sqlalchemy.orm import Session
+from test_answers import NOT_SURE_TEXT
 
 import actions.actions as actions_module
 from actions.actions import ActionAnswer, ActionFeedback
@@ -159,9 +160,10 @@ def test_clarifying_question_keeps_the_situation_and_offers_inform_buttons(recor
     message, slots = answer(XRAY, "describe_situation")
     custom = message["custom"]
     assert custom["kind"] == "clarify" and message["text"].startswith("At what stage is this happening?")
-    assert message["buttons"] == [
-        {"title": "During set-up or positioning", "payload": '/inform{"stage": "setup"}'},
+    # the two stages the leading cards disagree on, likelier card first (either may lead)
+    assert sorted(message["buttons"], key=lambda b: b["payload"]) == [
         {"title": "During the exposure or beam-on", "payload": '/inform{"stage": "exposure"}'},
+        {"title": "During set-up or positioning", "payload": '/inform{"stage": "setup"}'},
     ]
     assert [b["payload"] for b in custom["buttons"]] == [b["payload"] for b in message["buttons"]]
     assert slots["pending_question"] == XRAY and slots["pending_fact"] == "stage"
@@ -229,11 +231,11 @@ def test_yes_with_no_yes_no_question_pending_is_not_taken_as_a_fact(records_db):
 
 
 def test_a_chosen_situation_option_is_answered(records_db):
-    first, pending = answer("the patient recorded me and a colleague", "describe_situation")
+    first, pending = answer(NOT_SURE_TEXT, "describe_situation")
     assert first["custom"]["kind"] == "not_sure"
-    assert pending["pending_question"] == "the patient recorded me and a colleague"
+    assert pending["pending_question"] == NOT_SURE_TEXT
     assert pending["pending_fact"] is None
-    assert pending["pending_facts"] == {"who": ["patient", "staff"], "what": ["staff"]}
+    assert pending["pending_facts"] == {"who": ["patient"], "what": ["staff"]}
     option = first["custom"]["options"][1]
     button = first["buttons"][1]
     assert button == {"title": option["label"], "payload": f'/inform{{"scenario": "{option["scenario"]}"}}'}
@@ -478,7 +480,6 @@ def test_an_unknown_department_is_answered_with_the_trust_policy_says_so_and_is_
 
 
 def test_a_question_it_cannot_answer_is_recorded_under_the_department(records_db):
-    first, _ = answer("the patient recorded me and a colleague", "describe_situation",
-                      metadata={"department": "xray-ct"})
+    first, _ = answer(NOT_SURE_TEXT, "describe_situation", metadata={"department": "xray-ct"})
     assert first["custom"]["kind"] == "not_sure"
     assert [r.department for r in rows(records_db, UnansweredRecord)] == ["xray-ct"]
