@@ -134,3 +134,47 @@ def test_a_rule_question_with_no_topic_gets_one_question_not_a_guessed_rule(assi
     assert a.kind == "clarify" and a.options, a.kind
     follow = assistant.ask(text, facts={a.clarify_fact: [a.options[0].value]}, allow_clarify=False)
     assert follow.kind in ("answer", "not_sure")  # the follow-up moves on, no second question
+
+
+@pytest.mark.parametrize("text, body", [
+    ("what does NICE recommend about offering patients a recording of the appointment?", "nice"),
+    ("GMC position on recordings made for teaching", "gmc"),
+    ("what's the medical protection society's view on staff photographing patients?", "mps"),
+])
+def test_asking_what_a_body_says_gets_the_rule_led_by_that_bodys_clause(assistant, text, body):
+    a = assistant.ask(text)
+    assert a.kind == "rule" and a.intent == "ask_rule"
+    own = assistant.analyser.bodies.clauses[body]
+    assert a.why[0].cite in own  # the body's own words come first
+    assert f"({a.why[0].cite})" in a.text.splitlines()[0]
+    card = assistant.kb.scenarios[a.scenario]
+    assert card.why[0].cite in [w.cite for w in a.why]  # and the card's rule, with its own clause
+    if card.why[0].cite not in own:  # a rule from another source is said apart from what the body says
+        assert a.text.startswith("What you asked about: ") and "\nIn general: " in a.text
+
+
+def test_asking_what_the_guidance_itself_says_is_answered_by_the_rule_alone(assistant):
+    a = assistant.ask("what does the SoR guidance say about a patient videoing their own x-ray?")
+    assert a.kind == "rule" and a.scenario == "patient-films-own-exam"
+    assert a.text.startswith("In general: ")  # the card's rule is the SoR's own: no second, looser line
+
+
+def test_a_report_that_names_a_body_is_not_taken_for_a_question_about_it(assistant):
+    a = assistant.ask("the husband reckons the NHS says he can film whatever he likes in the room")
+    assert a.kind != "rule"
+    assert assistant.analyser.analyse("the husband reckons the NHS says he can film").body_clauses == []
+
+
+def test_bodies_are_the_names_staff_use_not_citation_keys(assistant):
+    names = assistant.analyser.bodies.clauses
+    assert {"nice", "mps", "gmc", "sor", "scor", "medical protection society"} <= set(names)
+    assert "news" not in names and "nhsp" not in names  # keys of a newspaper report and NHS Protect's
+    assert all(c.startswith("MPS-") for c in names["medical protection society"])
+
+
+def test_clause_search_among_a_bodys_clauses_keeps_its_closest_even_when_weak(assistant):
+    search = assistant.ctx.search
+    among = assistant.analyser.bodies.clauses["nice"]
+    hits = search.search("zebra crossing", among=among)
+    assert len(hits) == 1 and hits[0].id in among
+    assert search.search("zebra crossing") == []

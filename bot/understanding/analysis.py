@@ -8,12 +8,14 @@ from dataclasses import dataclass, field
 from bot.knowledge.models import KnowledgeBase
 from bot.understanding import classifier as clf
 from bot.understanding import embeddings, narrative, pipeline
-from bot.understanding.references import references, unknown_references
-from bot.understanding.text import about_recording
+from bot.understanding.references import Bodies, references, unknown_references
+from bot.understanding.text import about_recording, is_question
 
 OFF_TOPIC_SURE = 0.5
-CLAUSE_WINS_BELOW = 0.7
-VAGUE = "vague_situation"  # an opener too thin to pick a situation (bot/answering/vague.py)  # a clause number wins over a situation unless the situation is this clear
+CLAUSE_WINS_BELOW = 0.7  # a clause number wins over a situation unless the situation is this clear
+VAGUE = "vague_situation"  # an opener too thin to pick a situation (bot/answering/vague.py)
+# readings that give way to a rule answer when the question asks what a named body says
+ASKS_OF_A_BODY = (clf.SITUATION, "out_of_scope", "inform", "ask_rule", VAGUE)
 
 
 @dataclass
@@ -24,6 +26,8 @@ class Analysis:
     scenario_scores: dict[str, float]
     facts: dict[str, list[str]]
     refs: list[str] = field(default_factory=list)
+    # clauses from the bodies whose view a question asks ("what does NICE say about ...")
+    body_clauses: list[str] = field(default_factory=list)
 
 
 class Analyser:
@@ -34,6 +38,7 @@ class Analyser:
         self.nlp = pipeline.load(kb.facts)
         self.extractor = pipeline.FactExtractor(self.nlp)
         self.encoder = embeddings.shared()
+        self.bodies = Bodies(kb)
         # the encoder's version too: features from another encoder would not match the weights learnt
         digest = clf.data_digest(extra=pipeline.patterns_digest(kb.facts) + kb.version + self.encoder.version)
         self.classifier = clf.load_or_train(
@@ -85,4 +90,7 @@ class Analyser:
         if (refs or unknown_references(text, self.kb)) and intent in (clf.SITUATION, "out_of_scope", "inform"):
             if intents.get(clf.SITUATION, 0) < CLAUSE_WINS_BELOW:
                 intent, score = "ask_clause", max(score, 0.6)
-        return Analysis(text, intent, score, scenarios, facts, refs)
+        asked = self.bodies.asked(text, opening=not is_question(text)) if not refs else []
+        if asked and intent in ASKS_OF_A_BODY:
+            intent = "ask_rule"  # "what does NICE say about ..." asks for the rule, with that body's clauses
+        return Analysis(text, intent, score, scenarios, facts, refs, asked)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 
 from bot.knowledge.models import KnowledgeBase
 
@@ -61,3 +62,54 @@ def unknown_references(text: str, kb: KnowledgeBase) -> list[str]:
         for m in _NUMBERED.finditer(text)
         if kb.clause(f"SoR-2019 {m.group(1)}.{int(m.group(2))}") is None
     ]
+
+
+_ACRONYM = re.compile(r"\b[A-Z][A-Za-z]{0,4}[A-Z]\b")
+# what a question asks of a body: "what does NICE say", "the MPS view on", "GMC's position"
+_ASKS_VIEW = re.compile(
+    r"\b(say|says|said|saying|advi[cs]e\w*|recommend\w*|position|views?|stance|line|guidance|think|stand)\b", re.I
+)
+
+OPENING_WORDS = 2  # "the MPS view on ...": how far in a body's name still opens the text
+
+
+class Bodies:
+    """The bodies the knowledge names (NICE, the MPS, the GMC ...) and the clauses that come from or name each."""
+
+    def __init__(self, kb: KnowledgeBase):
+        named: dict[str, list[str]] = defaultdict(list)
+        for c in kb.clauses.values():
+            for acronym in sorted(set(_ACRONYM.findall(f"{c.text} {c.summary}"))):
+                named[acronym.lower()].append(c.id)
+        for source in kb.sources.values():
+            prefix = source.key.split("-")[0]
+            initials = "".join(w[0] for w in source.publisher.split() if w[0].isupper())
+            # a key's prefix is a name staff use only if the texts use it or it is the publisher's initials
+            names = [source.publisher.lower()] + (
+                [prefix.lower()] if prefix.lower() in named or prefix == initials else []
+            )
+            own = [c.id for c in kb.clauses.values() if c.source == source.key]
+            for name in names:
+                named[name] += [i for i in own if i not in named[name]]
+        self.clauses = dict(named)
+        alternatives = "|".join(re.escape(n) for n in sorted(self.clauses, key=len, reverse=True))
+        self.pattern = re.compile(rf"\b({alternatives})\b", re.I)
+
+    def asked(self, text: str, opening: bool = False) -> list[str]:
+        """Ids of the clauses from the bodies whose view a question asks for, in order of naming.
+
+        With ``opening`` the text is not put as a question, so the body must open it ("MPS view
+        on ..."): a report that a relative "says the NHS allows it" asks nothing of the NHS.
+        """
+        if not _ASKS_VIEW.search(text):
+            return []
+        out: list[str] = []
+        for m in self.pattern.finditer(text):
+            if opening and len(text[: m.start()].split()) > OPENING_WORDS:
+                continue
+            out += [i for i in self.clauses[m.group(1).lower()] if i not in out]
+        return out
+
+    def without_names(self, text: str) -> str:
+        """The text with the bodies' names taken out: naming the body must not pull in every clause citing it."""
+        return self.pattern.sub(" ", text)
