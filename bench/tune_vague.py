@@ -4,9 +4,12 @@ Five stratified folds over every training example (data/nlu plus card titles and
 summaries). For each fold a classifier is fitted on four fifths and the held-in
 fifth is analysed. Nothing in tests/data is read.
 
-1. Vague openers: for each ``MAX_CONTENT_WORDS`` candidate, how many
-   ``vague_situation`` examples get a question (target: all) and how many real
-   situations are wrongly asked instead of answered.
+1. Vague openers: for each setting of the engine's rule (``vague.asks_first``: the
+   content-word limit, the smallest share the best card must have, and whether a
+   short message naming a recording that the classifier declines or takes for a
+   clause look-up is asked about), how many ``vague_situation`` examples get a
+   question (target: all) and how many situations, rule questions, out-of-scope
+   messages and clause look-ups are wrongly asked instead of answered.
 2. Long narratives (>= narrative.MIN_WORDS words): top-1 card accuracy after
    facts, classifying the text whole vs. sentence by sentence vs. with feeling
    words stripped; all situations are scored too, to see nothing else moves.
@@ -31,7 +34,12 @@ from bot.answering.matching import rank  # noqa: E402
 from bot.understanding import classifier as clf  # noqa: E402
 from bot.understanding import embeddings, narrative  # noqa: E402
 
-WORD_LIMITS = (-1, 0, 1, 2, 3, 4)   # -1: only the classifier's vague_situation label asks
+# (content-word limit, smallest share of the best card, widened to declines and clause look-ups)
+SETTINGS = [(-1, 0.0, "")] + [(k, 0.0, "") for k in (1, 2, 3)] + [
+    (k, share, w) for k in (2, 3) for share in (0.0, 0.3, 0.4, 0.5) for w in ("", "strict", "devices")
+    if (share, w) != (0.0, "")
+]  # -1: only the classifier's vague_situation label asks
+KINDS = {vague.VAGUE_INTENT: "vague", "ask_rule": "rule", "out_of_scope": "declined", "ask_clause": "clause"}
 MODES = ("whole", "sentences", "strip")
 
 
@@ -43,25 +51,28 @@ def main() -> None:
     labels = [e.label for e in examples]
     embed = embeddings.memoised(analyser.encoder)  # each text encoded once, not once per fold
     folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=0).split(examples, labels)
-    asked = {k: Counter() for k in WORD_LIMITS}
+    asked = {k: Counter() for k in SETTINGS}
     top1 = {m: Counter() for m in MODES}
     for n, (train_idx, test_idx) in enumerate(folds, 1):
         print(f"fold {n}: fitting on {len(train_idx)} examples", file=sys.stderr)
         analyser.classifier = clf.Classifier(analyser.lemmatise, embed).fit([examples[i] for i in train_idx])
         for i in test_idx:
             e = examples[i]
-            if not (e.scenario or e.intent == vague.VAGUE_INTENT):
+            kind = "situation" if e.scenario else KINDS.get(e.intent)
+            if kind is None:
                 continue
-            kind = "vague" if e.intent == vague.VAGUE_INTENT else "situation"
             narrative.MODE = "whole"
             a = analyser.analyse(e.text)
-            for k in WORD_LIMITS:
-                asked[k][kind] += 1
-                asked[k][f"{kind}_asked"] += vague.is_vague(a, a.facts, max_words=k) if k >= 0 else \
-                    a.intent == vague.VAGUE_INTENT
+            for setting in SETTINGS:
+                k, share, widen = setting
+                asked[setting][kind] += 1
+                asked[setting][f"{kind}_asked"] += (
+                    vague.asks_first(a, a.facts, k, share, widen) if k >= 0
+                    else a.intent == vague.VAGUE_INTENT
+                )
             if kind != "situation":
                 continue
-            asked[-1]["situation_as_rule"] += a.intent == "ask_rule"  # the cost of the rule mode
+            asked[SETTINGS[0]]["situation_as_rule"] += a.intent == "ask_rule"  # the cost of the rule mode
             long = narrative.is_long(e.text)
             if not long:  # every mode classifies a short text whole: score it once
                 best = rank(assistant.kb, a.scenario_scores, a.facts)[0].scenario.id
@@ -85,14 +96,15 @@ def main() -> None:
 def report(asked: dict, top1: dict, folds: int) -> None:
     print(f"after {folds} fold(s):")
     print("vague openers (5-fold CV on training data):", flush=True)
-    for k in WORD_LIMITS:
-        c = asked[k]
-        name = "classifier label only" if k < 0 else f"label or <= {k} content words and no situation fact"
-        print(f"  {name:52s} vague asked {c['vague_asked']}/{c['vague']} "
-              f"(guess rate {1 - c['vague_asked'] / max(1, c['vague']):.1%}); "
-              f"situations wrongly asked {c['situation_asked']}/{c['situation']} "
-              f"({c['situation_asked'] / max(1, c['situation']):.1%})")
-    print(f"  situations read as general rule questions: {asked[-1]['situation_as_rule']}/{asked[-1]['situation']}")
+    for setting in SETTINGS:
+        k, share, widen = setting
+        c = asked[setting]
+        name = "classifier label only" if k < 0 else f"<= {k} words, best card's share < {share}{', widened ' + widen if widen else ''}"
+        wrong = "; ".join(f"{kind} {c[kind + '_asked']}/{c[kind]}" for kind in ("situation", "rule", "declined", "clause"))
+        print(f"  {name:40s} vague asked {c['vague_asked']}/{c['vague']} "
+              f"(guess rate {1 - c['vague_asked'] / max(1, c['vague']):.1%}); wrongly asked: {wrong}")
+    first = asked[SETTINGS[0]]
+    print(f"  situations read as general rule questions: {first['situation_as_rule']}/{first['situation']}")
     print("long narratives, top-1 card after facts (5-fold CV on training data):")
     for mode in MODES:
         c = top1[mode]

@@ -164,16 +164,13 @@ class Assistant:
     def _dispatch(self, ctx: Context, question: str, a: Analysis, given: Facts, allow_clarify: bool) -> Answer:
         if not given and a.intent in REP_TAKES_ADVICE and member_advice.is_rep_question(question):
             a.intent = "check_member_advice"  # a rep describing a member's situation wants the member's position
-        if a.intent == "ask_rule" and not is_question(question):
+        if a.intent == "ask_rule" and not is_question(question) and not a.body_clauses:
             a.intent = clf.SITUATION  # "patient filmed something" is a report, not a rule question: no rule is guessed
-        if a.intent == "ask_rule" and allow_clarify and not given and vague.is_vague(a, a.facts):
-            # a rule needs a topic; without one, ask as for a vague opener (the general-question
-            # figures allow one clarifying question) rather than guess which rule
-            return vague.vague_opener(ctx, question, a, a.facts)
+        known = situations.with_given(a.facts, given)
+        if allow_clarify and not given and vague.asks_first(a, known):
+            # too little to pick a situation or a rule: the one clarifying question, never a guess
+            return vague.vague_opener(ctx, question, a, known)
         if a.intent in (clf.SITUATION, "inform", vague.VAGUE_INTENT):  # "inform" alone: a fact, no pending situation
-            known = situations.with_given(a.facts, given)
-            if allow_clarify and not given and vague.is_vague(a, known):
-                return vague.vague_opener(ctx, question, a, known)
             if a.intent == vague.VAGUE_INTENT:
                 a.intent = clf.SITUATION  # a follow-up already answered the question: rank as usual
             return situations.situation(ctx, question, a, known, allow_clarify)

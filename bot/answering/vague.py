@@ -22,12 +22,31 @@ from bot.understanding import classifier as clf
 from bot.understanding.analysis import Analysis
 
 VAGUE_INTENT = "vague_situation"
-# 5-fold CV (bench/tune_vague.py, results/tuning/vague.txt) with the sentence embedding and the
-# 2026-12 phrasings: the smallest limit that asks every vague training opener (44/44) is 2, which
-# wrongly asks 28/2485 situations once; 3 asked the same 44 and wrongly asked 46
+# 5-fold CV on the training data (bench/tune_vague.py, results/tuning/vague.txt), with the sentence
+# embedding and the 2026-12 phrasings: 2 is the smallest limit that asks every vague training opener
+# (81/81), and wrongly asks 28/2549 situations; 3 asks the same and wrongly asks 44
 MAX_CONTENT_WORDS = 2
 # facts that pick out a situation; "how" and "asked_first" say only that something is recorded
 SPECIFIC_FACTS = ("who", "what", "where", "purpose", "covert", "staff_objection", "stage")
+# intents whose vague messages are asked about
+ASKED_INTENTS = (clf.SITUATION, "inform", VAGUE_INTENT, "ask_rule")
+# Two further rules were tried in the same cross-validation and are off: asking when no card has
+# MIN_TOP_SHARE of the situation scores (0.3 to 0.5: every vague opener was already asked, 3 to 10
+# more situations asked needlessly), and WIDEN, asking about a short message naming a recording that
+# the classifier declines or takes for a clause look-up (no vague opener gained; 3 to 6 of 280
+# out-of-scope messages, such as a flat phone battery, would get a question about a recording)
+MIN_TOP_SHARE = 0.0
+WIDEN = ""
+WIDENED_INTENTS = ("out_of_scope", "ask_clause")
+# a recording said outright ("strict"), or a device too ("devices"): what a widened intent must name
+RECORDING = {
+    "strict": re.compile(
+        r"\b(record\w*|film\w*|video\w*|vids?|photo\w*|pics?|pictures?|snap\w*|cameras?|selfies?|footage|clips?|"
+        r"audio|facetime|stream\w*|tap(e|ed|ing))\b",
+        re.I,
+    ),
+}
+RECORDING["devices"] = re.compile(RECORDING["strict"].pattern[:-3] + r"|phones?|mobiles?|ipads?|tablets?)\b", re.I)
 ASKABLE = ("who", "what", "stage", "where", "how")
 CANDIDATES = 6  # cards whose disagreement chooses the question
 MAX_OPTIONS = 6
@@ -135,13 +154,46 @@ def content_words(text: str) -> int:
     return sum(1 for w in words if w not in ENGLISH_STOP_WORDS and w.strip("'’") not in GENERIC and len(w) > 2)
 
 
-def is_vague(a: Analysis, known: dict[str, list[str]], max_words: int | None = None) -> bool:
+def top_share(a: Analysis) -> float:
+    """The best card's share of the classifier's situation scores: low when no card stands out."""
+    total = sum(a.scenario_scores.values())
+    return max(a.scenario_scores.values()) / total if total else 0.0
+
+
+def is_vague(
+    a: Analysis,
+    known: dict[str, list[str]],
+    max_words: int | None = None,
+    min_share: float | None = None,
+) -> bool:
+    """Too little to pick a card: few words beyond the generic ones, and either no fact that
+    narrows the cards or no card that stands out ("a relative is taking photos")."""
     limit = MAX_CONTENT_WORDS if max_words is None else max_words
+    share = MIN_TOP_SHARE if min_share is None else min_share
     if a.intent == VAGUE_INTENT:
         return True
-    if any(known.get(f) for f in SPECIFIC_FACTS):
+    if content_words(a.text) > limit:
         return False
-    return content_words(a.text) <= limit
+    if not any(known.get(f) for f in SPECIFIC_FACTS):
+        return True
+    return top_share(a) < share
+
+
+def asks_first(
+    a: Analysis,
+    known: dict[str, list[str]],
+    max_words: int | None = None,
+    min_share: float | None = None,
+    widen: str | None = None,
+) -> bool:
+    """Whether an opener gets the one clarifying question instead of an answer or a guessed rule.
+    The keyword arguments are the settings bench/tune_vague.py compares; callers leave them out."""
+    if a.intent in ASKED_INTENTS:
+        return is_vague(a, known, max_words, min_share)
+    words = RECORDING.get(WIDEN if widen is None else widen)
+    if words and a.intent in WIDENED_INTENTS and not a.refs:
+        return bool(words.search(a.text)) and is_vague(a, known, max_words, min_share)
+    return False
 
 
 def _split(values_by_card: list[tuple[float, set[str]]]) -> float:
