@@ -22,19 +22,24 @@ from bot.understanding import classifier as clf
 from bot.understanding.analysis import Analysis
 
 VAGUE_INTENT = "vague_situation"
-# 5-fold CV on the training data (bench/tune_vague.py, results/tuning/vague.txt), with the sentence
-# embedding and the 2026-12 phrasings: 2 is the smallest limit that asks every vague training opener
-# (81/81), and wrongly asks 28/2549 situations; 3 asks the same and wrongly asks 44
+# 5-fold CV on the training data (bench/tune_vague.py, results/tuning/vague.txt; 123 vague openers,
+# 2879 situations): the setting with the fewest vague openers answered, among those that needlessly
+# ask at most 2 % of each other kind of message (situations, rule questions, declines, clause
+# look-ups). At 2 content words 119/123 openers are asked and 29 situations (1.0 %), 4 rule
+# questions (1.6 %), 1 decline and no clause look-up are asked needlessly; 3 words asks one more
+# opener but 13 rule questions (5.3 %)
 MAX_CONTENT_WORDS = 2
 # facts that pick out a situation; "how" and "asked_first" say only that something is recorded
 SPECIFIC_FACTS = ("who", "what", "where", "purpose", "covert", "staff_objection", "stage")
 # intents whose vague messages are asked about
 ASKED_INTENTS = (clf.SITUATION, "inform", VAGUE_INTENT, "ask_rule")
 # Two further rules were tried in the same cross-validation and are off: asking when no card has
-# MIN_TOP_SHARE of the situation scores (0.3 to 0.5: every vague opener was already asked, 3 to 10
-# more situations asked needlessly), and WIDEN, asking about a short message naming a recording that
-# the classifier declines or takes for a clause look-up (no vague opener gained; 3 to 6 of 280
-# out-of-scope messages, such as a flat phone battery, would get a question about a recording)
+# MIN_TOP_SHARE of the situation scores, and WIDEN, asking about a short message naming a recording
+# that the classifier declines or takes for a clause look-up. At 2 words the first asks no further
+# opener (only more situations: 32 for a share of 0.3), and widening asks at most one more while
+# needlessly asking 1 or 2 of the 32 clause look-ups and up to 8 declines ("my phone's flat" would
+# get a question about a recording); at 3 words the two together ask 122/123 openers but 15 rule
+# questions (6.1 %) and 10 declines (2.8 %) needlessly
 MIN_TOP_SHARE = 0.0
 WIDEN = ""
 WIDENED_INTENTS = ("out_of_scope", "ask_clause")
