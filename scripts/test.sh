@@ -33,14 +33,14 @@ rm -f results/coverage/.coverage*
 
 echo "== held-out test set (never trained on)"
 # Regression gates one case below the measured level (training is seeded, so the figures repeat);
-# issue 17's targets (95 %, no vague guesses) are not all met yet: see README "How well it answers".
-# The misses are listed and kept in results/.
+# the vague-opener gate is issue 17's target itself (no guesses). The other 95 % targets are not
+# all met yet: see README "How well it answers". The misses are listed and kept in results/.
 .venv/bin/python -m bot eval tests/data/heldout.yml --report results/heldout.json \
-  --min-situations 0.91 --min-declined 0.95
+  --min-situations 0.93 --min-declined 0.95
 
 echo "== held-out 'unseen' set: situations by class, general questions, vague messages"
 .venv/bin/python -m bot eval tests/data/heldout_unseen.yml --report results/heldout_unseen.json \
-  --min-situations 0.94 --min-general 0.92 --min-declined 0.9 --max-vague-guesses 0.11
+  --min-situations 0.92 --min-general 0.92 --min-declined 0.9 --max-vague-guesses 0
 
 echo "== rasa test: conversation test stories"
 .venv/bin/rasa test core --model models/assistant.tar.gz --stories tests/stories \
