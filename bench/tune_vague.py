@@ -19,6 +19,7 @@ fifth is analysed. Nothing in tests/data is read.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -40,6 +41,34 @@ SETTINGS = [(-1, 0.0, "")] + [(k, 0.0, "") for k in (1, 2, 3)] + [
     if (share, w) != (0.0, "")
 ]  # -1: only the classifier's vague_situation label asks
 KINDS = {vague.VAGUE_INTENT: "vague", "ask_rule": "rule", "out_of_scope": "declined", "ask_clause": "clause"}
+# the two rules compared here and not used by the engine (bot/answering/vague.py says why)
+WIDENED_INTENTS = ("out_of_scope", "ask_clause")
+_RECORDED = (
+    r"record\w*|film\w*|video\w*|vids?|photo\w*|pics?|pictures?|snap\w*|cameras?|selfies?|footage|clips?|"
+    r"audio|facetime|stream\w*|tap(e|ed|ing)"
+)
+RECORDING = {  # what a widened intent must name: a recording said outright, or a device too
+    "strict": re.compile(rf"\b({_RECORDED})\b", re.I),
+    "devices": re.compile(rf"\b({_RECORDED}|phones?|mobiles?|ipads?|tablets?)\b", re.I),
+}
+
+
+def top_share(a) -> float:
+    """The best card's share of the classifier's situation scores: low when no card stands out."""
+    total = sum(a.scenario_scores.values())
+    return max(a.scenario_scores.values()) / total if total else 0.0
+
+
+def asks(a, known: dict, words: int, share: float, widen: str) -> bool:
+    """The engine's rule (vague.asks_first), plus the two alternatives when switched on: a short
+    message whose facts leave no card standing out, and a short declined or clause-look-up message
+    naming a recording."""
+    short = vague.content_words(a.text) <= words
+    if a.intent in vague.ASKED_INTENTS:
+        return vague.asks_first(a, known, words) or (short and top_share(a) < share)
+    if widen and a.intent in WIDENED_INTENTS and not a.refs and RECORDING[widen].search(a.text):
+        return vague.is_vague(a, known, words) or (short and top_share(a) < share)
+    return False
 MODES = ("whole", "sentences", "strip")
 
 
@@ -67,7 +96,7 @@ def main() -> None:
                 k, share, widen = setting
                 asked[setting][kind] += 1
                 asked[setting][f"{kind}_asked"] += (
-                    vague.asks_first(a, a.facts, k, share, widen) if k >= 0
+                    asks(a, a.facts, k, share, widen) if k >= 0
                     else a.intent == vague.VAGUE_INTENT
                 )
             if kind != "situation":

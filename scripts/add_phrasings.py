@@ -22,7 +22,12 @@ from pathlib import Path
 
 import yaml
 
-NLU = Path(__file__).resolve().parent.parent / "data" / "nlu"
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.understanding.classifier import load_examples  # noqa: E402  (the loader the classifier trains from)
+
+NLU = ROOT / "data" / "nlu"
 LISTS = {"general": "rule_questions.yml", "vague": "vague.yml", "out_of_scope": "out_of_scope.yml"}
 
 
@@ -31,14 +36,7 @@ def _key(text: str) -> str:
 
 
 def _known() -> set[str]:
-    known: set[str] = set()
-    for path in NLU.rglob("*.yml"):
-        for block in (yaml.safe_load(path.read_text()) or {}).get("nlu", []):
-            examples = block.get("examples", [])
-            if isinstance(examples, str):
-                examples = [{"text": line[2:]} for line in examples.splitlines() if line.startswith("- ")]
-            known |= {_key(e["text"]) for e in examples}
-    return known
+    return {_key(e.text) for e in load_examples(NLU)}
 
 
 def _text(item: object) -> str:

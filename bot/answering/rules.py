@@ -26,12 +26,14 @@ def rule_answer(ctx: Context, question: str, a: Analysis) -> Answer:
     card = ranked[0].scenario
     rule = [ctx.why_point(p.cite, p.point) for p in card.why[:RULE_POINTS]]
     rest = [ctx.why_point(p.cite, p.point) for p in card.why[RULE_POINTS:]]
-    # a question about what a body says ("what does NICE say ...") looks first among that body's clauses
-    topic = ctx.analyser.bodies.without_names(question)
-    named = ctx.search.search(topic, limit=CLAUSE_HITS, among=a.body_clauses) if a.body_clauses else []
-    # when the card's rule is that body's own ("what does the SoR say ..."), the rule is the answer
+    # a question about what a body says ("what does NICE say ...") is answered first from that body's
+    # clauses, unless the card's rule is already that body's own ("what does the SoR say ...")
     said = any(p.cite in a.body_clauses for p in card.why[:RULE_POINTS])
-    asked = [] if said else [ctx.why_point(c.id, c.summary) for c in named]
+    asked: list[WhyPoint] = []
+    if a.body_clauses and not said:
+        topic = ctx.analyser.bodies.without_names(question)
+        named = ctx.search.search(topic, limit=CLAUSE_HITS, among=a.body_clauses)
+        asked = [ctx.why_point(c.id, c.summary) for c in named]
     found = [ctx.why_point(c.id, c.summary) for c in ctx.search.search(question, limit=CLAUSE_HITS + 2)]
     local = [ctx.rule_point(r) for r in applicable_rules(kb, card, a.facts, limit=LOCAL_RULES)]
     why: list[WhyPoint] = []

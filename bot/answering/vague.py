@@ -33,25 +33,13 @@ MAX_CONTENT_WORDS = 2
 SPECIFIC_FACTS = ("who", "what", "where", "purpose", "covert", "staff_objection", "stage")
 # intents whose vague messages are asked about
 ASKED_INTENTS = (clf.SITUATION, "inform", VAGUE_INTENT, "ask_rule")
-# Two further rules were tried in the same cross-validation and are off: asking when no card has
-# MIN_TOP_SHARE of the situation scores, and WIDEN, asking about a short message naming a recording
-# that the classifier declines or takes for a clause look-up. At 2 words the first asks no further
-# opener (only more situations: 32 for a share of 0.3), and widening asks at most one more while
+# Two further rules were tried in the same cross-validation (bench/tune_vague.py) and are not used:
+# asking when no card stands out, and asking about a short message naming a recording that the
+# classifier declines or takes for a clause look-up. At 2 words the first asks no further opener
+# (only more situations: 32 for a share of 0.3), and the second asks at most one more while
 # needlessly asking 1 or 2 of the 32 clause look-ups and up to 8 declines ("my phone's flat" would
 # get a question about a recording); at 3 words the two together ask 122/123 openers but 15 rule
 # questions (6.1 %) and 10 declines (2.8 %) needlessly
-MIN_TOP_SHARE = 0.0
-WIDEN = ""
-WIDENED_INTENTS = ("out_of_scope", "ask_clause")
-# a recording said outright ("strict"), or a device too ("devices"): what a widened intent must name
-RECORDING = {
-    "strict": re.compile(
-        r"\b(record\w*|film\w*|video\w*|vids?|photo\w*|pics?|pictures?|snap\w*|cameras?|selfies?|footage|clips?|"
-        r"audio|facetime|stream\w*|tap(e|ed|ing))\b",
-        re.I,
-    ),
-}
-RECORDING["devices"] = re.compile(RECORDING["strict"].pattern[:-3] + r"|phones?|mobiles?|ipads?|tablets?)\b", re.I)
 ASKABLE = ("who", "what", "stage", "where", "how")
 CANDIDATES = 6  # cards whose disagreement chooses the question
 MAX_OPTIONS = 6
@@ -159,46 +147,18 @@ def content_words(text: str) -> int:
     return sum(1 for w in words if w not in ENGLISH_STOP_WORDS and w.strip("'’") not in GENERIC and len(w) > 2)
 
 
-def top_share(a: Analysis) -> float:
-    """The best card's share of the classifier's situation scores: low when no card stands out."""
-    total = sum(a.scenario_scores.values())
-    return max(a.scenario_scores.values()) / total if total else 0.0
-
-
-def is_vague(
-    a: Analysis,
-    known: dict[str, list[str]],
-    max_words: int | None = None,
-    min_share: float | None = None,
-) -> bool:
-    """Too little to pick a card: few words beyond the generic ones, and either no fact that
-    narrows the cards or no card that stands out ("a relative is taking photos")."""
+def is_vague(a: Analysis, known: dict[str, list[str]], max_words: int | None = None) -> bool:
     limit = MAX_CONTENT_WORDS if max_words is None else max_words
-    share = MIN_TOP_SHARE if min_share is None else min_share
     if a.intent == VAGUE_INTENT:
         return True
-    if content_words(a.text) > limit:
+    if any(known.get(f) for f in SPECIFIC_FACTS):
         return False
-    if not any(known.get(f) for f in SPECIFIC_FACTS):
-        return True
-    return top_share(a) < share
+    return content_words(a.text) <= limit
 
 
-def asks_first(
-    a: Analysis,
-    known: dict[str, list[str]],
-    max_words: int | None = None,
-    min_share: float | None = None,
-    widen: str | None = None,
-) -> bool:
-    """Whether an opener gets the one clarifying question instead of an answer or a guessed rule.
-    The keyword arguments are the settings bench/tune_vague.py compares; callers leave them out."""
-    if a.intent in ASKED_INTENTS:
-        return is_vague(a, known, max_words, min_share)
-    words = RECORDING.get(WIDEN if widen is None else widen)
-    if words and a.intent in WIDENED_INTENTS and not a.refs:
-        return bool(words.search(a.text)) and is_vague(a, known, max_words, min_share)
-    return False
+def asks_first(a: Analysis, known: dict[str, list[str]], max_words: int | None = None) -> bool:
+    """Whether an opener gets the one clarifying question instead of an answer or a guessed rule."""
+    return a.intent in ASKED_INTENTS and is_vague(a, known, max_words)
 
 
 def _split(values_by_card: list[tuple[float, set[str]]]) -> float:
