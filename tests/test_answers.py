@@ -122,6 +122,19 @@ def test_out_of_scope_is_declined_with_a_pointer(assistant, text):
     assert data["citations"] == []
 
 
+@pytest.mark.parametrize("text", ["what's the fee to renew my HCPC registration this year",
+                                  "is my HCPC registration up to date, where do I check"])
+def test_a_source_named_in_passing_does_not_turn_a_decline_into_a_look_up(assistant, text):
+    # the HCPC's name alone is no clause number: a message plainly about something else stays declined
+    assert assistant.ask(text).out_of_scope
+
+
+@pytest.mark.parametrize("text", ["what does HCPC say", "show me the HCPC guidance", "the HCPC standards on filming"])
+def test_asking_for_a_source_by_name_still_shows_it(assistant, text):
+    a = assistant.ask(text)
+    assert a.kind == "clause" and a.citations[0] == "HCPC-2024"
+
+
 @pytest.mark.parametrize("text, cite", [("what does 5.7 say", "SoR-2019 5.7"), ("show me SCoR point vi", "SCoR-2014 (vi)"),
                                         ("GMC paragraph 9", "GMC-2011 9"), ("para 2.11?", "SoR-2019 2.11")])
 def test_clause_lookup(assistant, text, cite):

@@ -55,6 +55,14 @@ def references(text: str, kb: KnowledgeBase) -> list[str]:
     return out
 
 
+def only_bare_names(text: str) -> bool:
+    """The text names a source only by a bare name ("HCPC", "NHS Protect"), with no clause number or year."""
+    if any(p.search(text) for p in (_NUMBERED, _ROMAN, _GMC)):
+        return False
+    names = [m.group(0) for p in _KEY_ALONE.values() for m in p.finditer(text)]
+    return bool(names) and not any(ch.isdigit() for name in names for ch in name)
+
+
 def unknown_references(text: str, kb: KnowledgeBase) -> list[str]:
     """Numbered references that look like clauses but do not exist (e.g. "5.30")."""
     return [
