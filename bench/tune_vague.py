@@ -69,7 +69,7 @@ def asks(a, known: dict, words: int, share: float, widen: str) -> bool:
     if widen and a.intent in WIDENED_INTENTS and not a.refs and RECORDING[widen].search(a.text):
         return vague.is_vague(a, known, words) or (short and top_share(a) < share)
     return False
-MODES = ("whole", "sentences", "strip")
+MODES = ("whole", "sentences", "strip", "questions")
 
 
 def main() -> None:
