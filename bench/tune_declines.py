@@ -29,12 +29,10 @@ from pathlib import Path
 sys.modules.setdefault("tensorflow", None)  # type: ignore[arg-type]
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sklearn.model_selection import StratifiedKFold  # noqa: E402
-
+from bench.cv_folds import refitted_folds  # noqa: E402
 from bot.answering.engine import Assistant  # noqa: E402
 from bot.answering.small_talk import SMALL_TALK  # noqa: E402
 from bot.understanding import classifier as clf  # noqa: E402
-from bot.understanding import embeddings  # noqa: E402
 from bot.understanding.references import references  # noqa: E402
 from bot.understanding.text import about_recording  # noqa: E402
 
@@ -77,15 +75,9 @@ ASSISTANT = Assistant()
 def main() -> None:
     assistant = ASSISTANT
     analyser = assistant.analyser
-    trained = analyser.classifier
     examples = analyser.training_examples()
-    labels = [e.label for e in examples]
-    embed = embeddings.memoised(analyser.encoder)
-    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=0).split(examples, labels)
     counts = {r: Counter() for r in RULES}
-    for n, (train_idx, test_idx) in enumerate(folds, 1):
-        print(f"fold {n}: fitting on {len(train_idx)} examples", file=sys.stderr)
-        analyser.classifier = clf.Classifier(analyser.lemmatise, embed).fit([examples[i] for i in train_idx])
+    for n, test_idx in refitted_folds(analyser, examples):
         for i in test_idx:
             e = examples[i]
             kind = kind_of(e)
@@ -96,7 +88,6 @@ def main() -> None:
                 counts[rule][kind] += 1
                 counts[rule][kind + " declined"] += declines(rule, e.text, answer, ranked, facts)
         report(counts, n)
-    analyser.classifier = trained
 
 
 def report(counts: dict, folds: int) -> None:

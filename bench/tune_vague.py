@@ -27,13 +27,11 @@ from pathlib import Path
 sys.modules.setdefault("tensorflow", None)  # type: ignore[arg-type]
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sklearn.model_selection import StratifiedKFold  # noqa: E402
-
+from bench.cv_folds import refitted_folds  # noqa: E402
 from bot.answering import vague  # noqa: E402
 from bot.answering.engine import Assistant  # noqa: E402
 from bot.answering.matching import rank  # noqa: E402
-from bot.understanding import classifier as clf  # noqa: E402
-from bot.understanding import embeddings, narrative  # noqa: E402
+from bot.understanding import narrative  # noqa: E402
 
 # (content-word limit, smallest share of the best card, widened to declines and clause look-ups)
 SETTINGS = [(-1, 0.0, "")] + [(k, 0.0, "") for k in (1, 2, 3)] + [
@@ -75,16 +73,10 @@ MODES = ("whole", "sentences", "strip", "questions")
 def main() -> None:
     assistant = Assistant()
     analyser = assistant.analyser
-    trained = analyser.classifier
     examples = analyser.training_examples()
-    labels = [e.label for e in examples]
-    embed = embeddings.memoised(analyser.encoder)  # each text encoded once, not once per fold
-    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=0).split(examples, labels)
     asked = {k: Counter() for k in SETTINGS}
     top1 = {m: Counter() for m in MODES}
-    for n, (train_idx, test_idx) in enumerate(folds, 1):
-        print(f"fold {n}: fitting on {len(train_idx)} examples", file=sys.stderr)
-        analyser.classifier = clf.Classifier(analyser.lemmatise, embed).fit([examples[i] for i in train_idx])
+    for n, test_idx in refitted_folds(analyser, examples):
         for i in test_idx:
             e = examples[i]
             kind = "situation" if e.scenario else KINDS.get(e.intent)
@@ -119,7 +111,6 @@ def main() -> None:
                     top1[mode]["long"] += 1
                     top1[mode]["long_right"] += best == e.scenario
         report(asked, top1, n)
-    analyser.classifier = trained
 
 
 def report(asked: dict, top1: dict, folds: int) -> None:
