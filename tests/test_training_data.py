@@ -12,6 +12,7 @@ from bot.evaluation import load_heldout
 from bot.knowledge import load
 from bot.understanding.classifier import load_examples
 
+ROOT = Path(__file__).resolve().parent.parent
 HELDOUT = Path(__file__).parent / "data" / "heldout.yml"
 # Intents that look something up rather than describe a situation: each needs
 # enough phrasings that a hurried, misspelt request still lands.
@@ -64,3 +65,19 @@ def test_each_situation_file_holds_only_its_own_cards_examples(examples):
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         labels = {ex["metadata"]["scenario"] for block in data["nlu"] for ex in block["examples"]}
         assert labels == {path.stem}, f"{path.name} holds examples for {sorted(labels)}"
+
+
+def test_every_training_file_reads_under_rasas_strict_yaml_rules():
+    # PyYAML (our loader) lets a repeated key through, keeping the last; Rasa's loader refuses the whole
+    # file at train time. A text deleted without its metadata leaves exactly that behind.
+    from ruamel.yaml import YAML
+    from ruamel.yaml.constructor import DuplicateKeyError
+
+    strict = YAML(typ="rt")
+    broken = []
+    for path in sorted((ROOT / "data").rglob("*.yml")):
+        try:
+            strict.load(path.read_text(encoding="utf-8"))
+        except DuplicateKeyError as e:
+            broken.append(f"{path.relative_to(ROOT)}: {e.problem} at line {e.problem_mark.line + 1}")
+    assert not broken, "\n".join(broken)
