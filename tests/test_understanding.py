@@ -178,3 +178,23 @@ def test_clause_search_among_a_bodys_clauses_keeps_its_closest_even_when_weak(as
     hits = search.search("zebra crossing", among=among)
     assert len(hits) == 1 and hits[0].id in among
     assert search.search("zebra crossing") == []
+
+
+@pytest.mark.parametrize("typed, plain", [
+    ("Re Mrs Kowalski, MRN K123456 - her son is filming the set-up", "her son is filming the set-up"),
+    ("pt Mr John Smith NHS 943 476 5919 dob 12/03/1956 wants to video his CT", "pt wants to video his CT"),
+    ("brother of the patient keeps filming after being asked to stop (pt is Ms Begum, hosp no RX1234567)",
+     "brother of the patient keeps filming after being asked to stop"),
+])
+def test_an_identifier_typed_in_changes_nothing_about_the_answer(assistant, typed, plain):
+    # staff type names and numbers; redaction removes them, and what it leaves ("[NAME]", "MRN") must not
+    # be read as part of the situation ("MRN" looks like "MRI"; "name" like names on a screen)
+    with_id, without = assistant.ask(typed, allow_clarify=False), assistant.ask(plain, allow_clarify=False)
+    assert (with_id.kind, with_id.scenario) == (without.kind, without.scenario)
+    assert with_id.facts == without.facts
+    assert "K123456" not in with_id.question and "Smith" not in with_id.question
+
+
+def test_what_is_shown_back_keeps_the_placeholders(assistant):
+    a = assistant.ask("Mrs Patel's son is filming her chest x-ray")
+    assert "[NAME]" in a.question  # the person reading sees where a name was taken out

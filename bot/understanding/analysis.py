@@ -9,7 +9,7 @@ from bot.knowledge.models import KnowledgeBase
 from bot.understanding import classifier as clf
 from bot.understanding import embeddings, narrative, pipeline
 from bot.understanding.references import Bodies, only_bare_names, references, unknown_references
-from bot.understanding.text import about_recording, is_question
+from bot.understanding.text import about_recording, is_question, without_identifiers
 
 OFF_TOPIC_SURE = 0.5
 CLAUSE_WINS_BELOW = 0.7  # a clause number wins over a situation unless the situation is this clear
@@ -57,9 +57,11 @@ class Analyser:
         return self.extractor.lemmas(self.extractor.doc(text.lower()))
 
     def facts(self, text: str) -> dict[str, list[str]]:
+        text = without_identifiers(text)
         return self.extractor.facts(self.extractor.doc(text)) if text else {}
 
     def analyse(self, text: str) -> Analysis:
+        text = without_identifiers(text)  # "Mrs [NAME]'s son" is understood as "Mrs's son"
         ranked = self.classifier.rank(text)
         intents: dict[str, float] = {}
         scenarios: dict[str, float] = {}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from bot.redaction import PLACEHOLDERS
+
 MAX_CHARS = 2000
 # Only this much of a message is ever cleaned or redacted: enough for any text
 # that cleans down to MAX_CHARS (repeated spaces collapse), and a 1 MB paste
@@ -34,6 +36,24 @@ def clean(text: str) -> str:
         ch if ch.isprintable() or ch in "\n\t" else "" if unicodedata.category(ch) == "Cf" else " " for ch in text
     )
     return " ".join(text.split())
+
+
+# What redaction leaves in place of an identifier says nothing about the situation, and its words
+# would read as one ("[NAME]": names on a screen, other patients'; "[DATE]": when it happened).
+# The title or cue just before one goes too: "Mr", "MRN" and "DOB" are no part of what happened,
+# and "MRN" reads like "MRI" to the character n-grams.
+_CUE = (
+    r"(?:\b(?:mr|mrs|ms|miss|mx|nhs(?:\s*(?:no|number|num))?|d\.?o\.?b|date of birth|born|mrn|"
+    r"hosp(?:ital)?\s*(?:no|number|num)|unit\s*(?:no|number)|id)\b[\s.:#=-]*)?"
+)
+_IDENTIFIER = re.compile(
+    _CUE + "(?:" + "|".join(re.escape(placeholder) for placeholder, _ in PLACEHOLDERS.values()) + ")", re.I
+)
+
+
+def without_identifiers(text: str) -> str:
+    """The redacted text without its placeholders, for understanding it (never for showing it)."""
+    return " ".join(_IDENTIFIER.sub(" ", text).split()) if "[" in text else text
 
 
 def about_recording(text: str, facts: dict[str, list[str]]) -> bool:
