@@ -36,11 +36,11 @@ echo "== held-out test set (never trained on)"
 # the vague-opener gate is issue 17's target itself (no guesses). The other 95 % targets are not
 # all met yet: see README "How well it answers". The misses are listed and kept in results/.
 .venv/bin/python -m bot eval tests/data/heldout.yml --report results/heldout.json \
-  --min-situations 0.93 --min-declined 0.95
+  --min-situations 0.93 --min-declined 0.97
 
 echo "== held-out 'unseen' set: situations by class, general questions, vague messages"
 .venv/bin/python -m bot eval tests/data/heldout_unseen.yml --report results/heldout_unseen.json \
-  --min-situations 0.92 --min-general 0.92 --min-declined 0.9 --max-vague-guesses 0
+  --min-situations 0.92 --min-general 0.93 --min-declined 0.9 --max-vague-guesses 0
 
 echo "== rasa test: conversation test stories"
 .venv/bin/rasa test core --model models/assistant.tar.gz --stories tests/stories \
