@@ -134,6 +134,13 @@ def test_uk_postcodes(postcode):
         ("my name is sarah and I work in CT", "my name is [NAME] and I work in CT"),
         ("Mrs Smith NHS 943 476 5919", "Mrs [NAME] NHS [NHS-NUMBER]"),
         ("Mrs Hess and Mr Hiss", "Mrs [NAME] and Mr [NAME]"),
+        # a name before a possessive and a family word: how a child patient's parent is named
+        ("Daisy Brown's dad wants a photo of the screen", "[NAME]'s dad wants a photo of the screen"),
+        ("Olu's nan is filming", "[NAME]'s nan is filming"),
+        ("Could Ellie's mum film the scan?", "Could [NAME]'s mum film the scan?"),
+        ("Jack O'Brien’s stepdad recorded it", "[NAME]’s stepdad recorded it"),
+        ("Sarah's mother-in-law filmed", "[NAME]'s mother-in-law filmed"),
+        ("the Joneses' grandad", "the [NAME]' grandad"),
     ],
 )
 def test_names_after_cues(text, expected):
@@ -177,6 +184,13 @@ def test_names_after_cues(text, expected):
         "may not be shown or named online without consent",
         "In its recommendation 1.5.16 it advises",
         "a member was told she can't refuse to be filmed — is that right…",
+        # a role before a possessive and a family word is no name
+        "Patient's dad is filming",
+        "Baby's mum wants a scan photo",
+        "The patient's aunt keeps filming",
+        "Our member's husband recorded the scan",
+        "her son's phone is out",
+        "Yesterday's mum was fine about it",
     ],
 )
 def test_clinical_text_survives(text):

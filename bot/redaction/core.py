@@ -766,6 +766,71 @@ _SHORT_CLAUSE_RE = regex.compile(r"\d\.\d{1,2}")  # "ref: 5.10" after a cue
 _UUID_RE = regex.compile(r"\b[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\b")
 # Normalised text with none of these (nor a name cue) holds nothing any
 # recogniser can find.
+# A name before a possessive and a family word: "Daisy Brown's dad", "Olu's nan". The words that
+# start a sentence or name a role are no name ("Patient's dad", "Baby's mum").
+_KIN = (
+    r"mum|mother|mam|mom|dad|father|husband|wife|partner|son|daughter|brother|sister|relative|carer|"
+    r"grandson|granddaughter|grandmother|grandfather|grandma|grandpa|grandad|granddad|nan|nana|nanna|gran|granny|"
+    r"aunt|auntie|aunty|uncle|niece|nephew|cousin|boyfriend|girlfriend|fianc[eé]e?|stepdad|stepmum|"
+    r"stepfather|stepmother|stepson|stepdaughter|parents?|family|escort"
+)
+_POSSESSIVE_KIN_RE = regex.compile(
+    # a name word may hold an apostrophe only before a capital (O'Brien), so "Brown's" ends at the "'s"
+    r"(?<![\p{L}'’\-])(?P<name>(?:\p{Lu}[\p{L}\-]*+(?:['’]\p{Lu}[\p{L}\-]*+)?[ \t]+){0,2}"
+    r"\p{Lu}[\p{L}\-]*+(?:['’]\p{Lu}[\p{L}\-]*+)?)(?:'s|’s|'|’)"
+    rf"[ \t]+(?i:(?:{_KIN})(?:-in-law)?)\b"
+)
+_NOT_A_NAME = frozenset(
+    [
+        "baby",
+        "child",
+        "kid",
+        "boy",
+        "girl",
+        "lady",
+        "man",
+        "woman",
+        "gentleman",
+        "gent",
+        "toddler",
+        "teenager",
+        "student",
+        "trainee",
+        "member",
+        "colleague",
+        "everyone",
+        "someone",
+        "nobody",
+        "client",
+        "service",
+        "user",
+        "pt",
+        "pts",
+        "patient",
+        "patients",
+        "rep",
+    ]
+)
+
+
+def _possessive_kin_spans(text: str) -> list[Span]:
+    """Names before a possessive and a family word ("Daisy Brown's dad")."""
+    spans: list[Span] = []
+    for m in _POSSESSIVE_KIN_RE.finditer(text):
+        words = m.group("name").split()
+        # keep the name words from the right that look like a name: "Re Daisy Brown's" -> "Daisy Brown"
+        kept = 0
+        for word in reversed(words):
+            low = _strip_possessive(word).rstrip("'’")
+            if not _is_capitalised(word) or low in _STOPWORDS or low in _NOT_AFTER_TITLE or low in _NOT_A_NAME:
+                break
+            kept += 1
+        if kept:
+            start = m.start("name") + len(" ".join(words[: len(words) - kept])) + (1 if kept < len(words) else 0)
+            spans.append((start, m.end("name"), "PERSON"))
+    return spans
+
+
 _TRIGGER_RE = regex.compile(r"[0-9@]")
 # The same test on raw text, before any work: most log lines and questions
 # fail it.  A superset of what normalisation could turn into a trigger or a
@@ -773,7 +838,7 @@ _TRIGGER_RE = regex.compile(r"[0-9@]")
 _QUICK_RE = regex.compile(
     r"[0-9@\\\x80-\U0010ffff]|\b(?i:mr|ms|mx|dr|prof|miss|mister|doctor|sir|dame|lady|lord|master|rev|fr"
     r"|sister|nurse|call|name|surname|forename|first|full|known|patient|pt|mum|mother|dad|father"
-    r"|husband|wife|partner|son|daughter|brother|relative|carer|grand)"
+    r"|husband|wife|partner|son|daughter|brother|relative|carer|grand)|['’]"
 )
 _WINDOW, _OVERLAP = 2000, 300  # long input is scanned in overlapping windows
 _DIGITS = "0123456789"
@@ -869,6 +934,7 @@ class _Redactor:
             run(self.postcode, "UK_POSTCODE")
             run(self.extra_dates, "DATE_TIME")
         found.extend(_name_spans(text))
+        found.extend(_possessive_kin_spans(text))
         return found
 
     def _phone_spans(self, text: str) -> Iterable[Span]:
@@ -902,7 +968,7 @@ class _Redactor:
             return _storable(text)
         norm = normalise(text)
         matched = norm.text
-        if not (_TRIGGER_RE.search(matched) or _CUE_RE.search(matched)):
+        if not (_TRIGGER_RE.search(matched) or _CUE_RE.search(matched) or _POSSESSIVE_KIN_RE.search(matched)):
             return _storable(text)
         spans = self.spans(matched)
         if spans and "-" in matched:
