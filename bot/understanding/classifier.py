@@ -82,7 +82,8 @@ def load_examples(folder: Path = config.NLU_DATA) -> list[Example]:
 
 
 def data_digest(folder: Path = config.NLU_DATA, extra: str = "") -> str:
-    digest = hashlib.sha256(f"{MODEL_FORMAT}{extra}".encode())
+    # the embedding weight too: a cached model fitted under another weight would not be refitted
+    digest = hashlib.sha256(f"{MODEL_FORMAT}:{EMBEDDING_WEIGHT}{extra}".encode())
     for path in sorted(folder.rglob("*.yml")):
         digest.update(str(path.relative_to(folder)).encode() + path.read_bytes())
     return digest.hexdigest()[:16]
