@@ -764,8 +764,6 @@ _MAX_EMAIL_LEN = 254  # RFC 5321 limit; longer "@" tokens are removed whole
 _CLAUSE_RE = regex.compile(r"\d\.\d{1,2}\.\d{1,2}")
 _SHORT_CLAUSE_RE = regex.compile(r"\d\.\d{1,2}")  # "ref: 5.10" after a cue
 _UUID_RE = regex.compile(r"\b[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\b")
-# Normalised text with none of these (nor a name cue) holds nothing any
-# recogniser can find.
 # A name before a possessive and a family word: "Daisy Brown's dad", "Olu's nan". The words that
 # start a sentence or name a role are no name ("Patient's dad", "Baby's mum").
 _KIN = (
@@ -813,24 +811,27 @@ _NOT_A_NAME = frozenset(
 )
 
 
+_WORD_RE = regex.compile(r"[^ \t]+")
+
+
 def _possessive_kin_spans(text: str) -> list[Span]:
     """Names before a possessive and a family word ("Daisy Brown's dad")."""
     spans: list[Span] = []
     for m in _POSSESSIVE_KIN_RE.finditer(text):
-        words = m.group("name").split()
-        # keep the name words from the right that look like a name: "Re Daisy Brown's" -> "Daisy Brown"
-        kept = 0
-        for word in reversed(words):
-            low = _strip_possessive(word).rstrip("'’")
-            if not _is_capitalised(word) or low in _STOPWORDS or low in _NOT_AFTER_TITLE or low in _NOT_A_NAME:
+        # the name is the words, from the right, that look like one: "Re Daisy Brown's" -> "Daisy Brown"
+        start = None
+        for word in reversed(list(_WORD_RE.finditer(text, m.start("name"), m.end("name")))):
+            low = _strip_possessive(word.group()).rstrip("'’")
+            if not _is_capitalised(word.group()) or low in _STOPWORDS or low in _NOT_AFTER_TITLE or low in _NOT_A_NAME:
                 break
-            kept += 1
-        if kept:
-            start = m.start("name") + len(" ".join(words[: len(words) - kept])) + (1 if kept < len(words) else 0)
+            start = word.start()
+        if start is not None:
             spans.append((start, m.end("name"), "PERSON"))
     return spans
 
 
+# Normalised text with none of these (nor a name cue) holds nothing any
+# recogniser can find.
 _TRIGGER_RE = regex.compile(r"[0-9@]")
 # The same test on raw text, before any work: most log lines and questions
 # fail it.  A superset of what normalisation could turn into a trigger or a
@@ -838,7 +839,7 @@ _TRIGGER_RE = regex.compile(r"[0-9@]")
 _QUICK_RE = regex.compile(
     r"[0-9@\\\x80-\U0010ffff]|\b(?i:mr|ms|mx|dr|prof|miss|mister|doctor|sir|dame|lady|lord|master|rev|fr"
     r"|sister|nurse|call|name|surname|forename|first|full|known|patient|pt|mum|mother|dad|father"
-    r"|husband|wife|partner|son|daughter|brother|relative|carer|grand)|['’]"
+    rf"|husband|wife|partner|son|daughter|brother|relative|carer|grand|{_KIN})"
 )
 _WINDOW, _OVERLAP = 2000, 300  # long input is scanned in overlapping windows
 _DIGITS = "0123456789"
