@@ -51,9 +51,9 @@ def kind_of(e: clf.Example) -> str:
     return {"out_of_scope": "out of scope", "ask_rule": "rule", "ask_clause": "clause"}.get(e.intent, "other")
 
 
-def declines(rule: str, text: str, answer, ranked: list[tuple[str, float]], facts: dict) -> bool:
+def declines(rule: str, text: str, answer, ranked: list[tuple[str, float]], facts: dict, names_a_source: bool) -> bool:
     if rule.startswith("without"):  # what the rule keeps declined became a clause look-up before it
-        return answer.out_of_scope and not references(text, ASSISTANT.kb)
+        return answer.out_of_scope and not names_a_source
     if answer.out_of_scope:
         return True
     if rule.startswith("weak small talk") and answer.intent == "not_understood":
@@ -69,11 +69,8 @@ def declines(rule: str, text: str, answer, ranked: list[tuple[str, float]], fact
     return False
 
 
-ASSISTANT = Assistant()
-
-
 def main() -> None:
-    assistant = ASSISTANT
+    assistant = Assistant()
     analyser = assistant.analyser
     examples = analyser.training_examples()
     counts = {r: Counter() for r in RULES}
@@ -84,9 +81,10 @@ def main() -> None:
             answer = assistant.ask(e.text)
             ranked = analyser.classifier.rank(e.text)
             facts = analyser.facts(e.text)
+            names_a_source = bool(references(e.text, assistant.kb))
             for rule in RULES:
                 counts[rule][kind] += 1
-                counts[rule][kind + " declined"] += declines(rule, e.text, answer, ranked, facts)
+                counts[rule][kind + " declined"] += declines(rule, e.text, answer, ranked, facts, names_a_source)
         report(counts, n)
 
 

@@ -47,16 +47,18 @@ def _memoise_analysis(assistant: Assistant, without: tuple[str, ...] = ()) -> No
     """Analyse each text once per fold: the grid changes only what happens after analysis.
     Facts in ``without`` are dropped, as if facts.yml did not have them."""
 
+    raw_analyse, raw_facts = assistant.analyser.analyse, assistant.analyser.facts
+
     def drop(facts: dict) -> dict:
         return {f: v for f, v in facts.items() if f not in without}
 
     def analysed(text: str):
-        a = assistant.analyser.__class__.analyse(assistant.analyser, text)
+        a = raw_analyse(text)
         a.facts = drop(a.facts)
         return a
 
     analyse = functools.lru_cache(maxsize=None)(analysed)
-    facts = functools.lru_cache(maxsize=None)(lambda text: drop(assistant.analyser.__class__.facts(assistant.analyser, text)))
+    facts = functools.lru_cache(maxsize=None)(lambda text: drop(raw_facts(text)))
     # copies: the engine overwrites an analysis's intent when a clarifying question is answered
     assistant.analyser.analyse = lambda text: copy.deepcopy(analyse(text))  # type: ignore[method-assign]
     assistant.analyser.facts = lambda text: copy.deepcopy(facts(text))  # type: ignore[method-assign]
