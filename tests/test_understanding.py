@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.answering.engine import HANDLERS
+from bot.understanding.text import about_recording
 
 
 @pytest.mark.parametrize("text", [
@@ -198,3 +199,49 @@ def test_an_identifier_typed_in_changes_nothing_about_the_answer(assistant, type
 def test_what_is_shown_back_keeps_the_placeholders(assistant):
     a = assistant.ask("Mrs Patel's son is filming her chest x-ray")
     assert "[NAME]" in a.question  # the person reading sees where a name was taken out
+
+
+@pytest.mark.parametrize("text", [
+    "pt wants to reocrd the results chat on his phone",  # one letter out of place
+    "hubby taping the anomaly scan",
+    "her sister is livestreaming the ultrasound",
+])
+def test_a_mistyped_or_unusual_recording_word_still_means_a_recording(assistant, text):
+    assert about_recording(text, assistant.analyser.facts(text))
+
+
+@pytest.mark.parametrize("text", [
+    "how long are GP plain films taking to report",
+    "my film badge hasn't come back from dosimetry",
+    "the record and verify system is down on linac 2",
+    "we filled in the incident form",  # one letter from "filmed", but a real word
+    "photon energy for a tangential breast plan",
+])
+def test_radiography_words_that_sound_like_recording_are_no_recording(assistant, text):
+    assert not about_recording(text, assistant.analyser.facts(text))
+
+
+@pytest.mark.parametrize("text", [
+    "the dosimetry service still hasn't sent my film badge",
+    "how long are GP plain films taking to report",
+    "a 15 year old wants to sign her own consent form for a CT, is that ok",
+    "what settings does the record and verify system need for a new linac",
+])
+def test_department_business_that_shares_words_with_recording_is_declined(assistant, text):
+    assert assistant.ask(text).out_of_scope
+
+
+def test_a_fact_said_not_to_hold_is_not_read(assistant):
+    said_not = assistant.analyser.facts("the radiographer isn't anxious about it, the husband just wants to film")
+    assert "staff_objection" not in said_not
+    assert assistant.analyser.facts("the radiographer is anxious about being filmed").get("staff_objection") == ["yes"]
+    # a phrase that carries its own negation is still read
+    assert assistant.analyser.facts("I'm not happy being filmed").get("staff_objection") == ["yes"]
+
+
+def test_a_policy_question_that_asks_what_the_guidance_says_gets_the_guidance_and_the_local_rules(assistant):
+    # "what does our policy say" alone is a policy look-up; naming the SoR asks for the national rule as well
+    a = assistant.ask("our local policy lets staff opt out of being filmed - what does the SoR say about that?")
+    assert a.kind == "rule" and a.intent == "ask_rule"
+    assert a.why[0].cite.startswith("SoR-2019") and "\nLocally: " in a.text
+    assert assistant.ask("what is our policy on filming in the MRI control room?").intent == "ask_policy"

@@ -15,7 +15,8 @@ OFF_TOPIC_SURE = 0.5
 CLAUSE_WINS_BELOW = 0.7  # a clause number wins over a situation unless the situation is this clear
 VAGUE = "vague_situation"  # an opener too thin to pick a situation (bot/answering/vague.py)
 # readings that give way to a rule answer when the question asks what a named body says
-ASKS_OF_A_BODY = (clf.SITUATION, "out_of_scope", "inform", "ask_rule", VAGUE)
+ASKS_OF_A_BODY = (clf.SITUATION, "out_of_scope", "inform", "ask_rule", "ask_policy", VAGUE)
+ABOUT_A_RECORDING = (clf.SITUATION, "ask_rule")  # readings that only make sense about a recording
 
 
 @dataclass
@@ -76,9 +77,12 @@ class Analyser:
         # the single best label decides: summing 29 scenario shares would drown every other intent
         intent = clf.SITUATION if top.startswith(clf.SCENARIO_PREFIX) else top
         facts = self.facts(text)
-        if intent == clf.SITUATION and not about_recording(text, facts):
-            # every situation in scope involves a recording; without one, only a clear match counts
-            best_other = next(((label, p) for label, p in ranked if not label.startswith(clf.SCENARIO_PREFIX)), None)
+        if intent in ABOUT_A_RECORDING and not about_recording(text, facts):
+            # every situation and rule in scope involves a recording; without one, only a clear match counts
+            best_other = next(
+                ((label, p) for label, p in ranked if not label.startswith(clf.SCENARIO_PREFIX) and label != intent),
+                None,
+            )
             if score < OFF_TOPIC_SURE and best_other and best_other[0] == "out_of_scope":
                 intent, score = "out_of_scope", max(best_other[1], 1 - score)
         if intent == clf.SITUATION:  # a long, worried message: keep the situation words in view

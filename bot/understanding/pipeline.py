@@ -27,6 +27,9 @@ from bot.understanding.recent import Recent
 
 STAMP = "patterns.sha256"
 POSSESSIVE = frozenset({"'s", "’s", "'"})
+# a fact said not to hold ("she isn't anxious", "not a parent") is no mention of it
+NEGATIONS = frozenset({"not", "n't", "n’t", "nt", "never", "no"})
+NEGATION_REACH = 2  # tokens before a phrase: "is n't anxious", "not really anxious"
 
 
 def _inflections() -> dict[str, set[str]]:
@@ -106,8 +109,15 @@ def load(facts: dict[str, FactSpec], folder: Path | None = None) -> Language:
 RECENT_DOCS = 64
 
 
+def _negated(doc: Doc, start: int) -> bool:
+    """A negation just before the phrase; a phrase that holds its own ("not happy being filmed") starts at it."""
+    return any(t.lower_ in NEGATIONS for t in doc[max(0, start - NEGATION_REACH) : start])
+
+
 class FactExtractor:
     """Finds every fact mention, overlapping ones included (the ruler keeps one per span)."""
+
+    skip_negated = True  # bench/tune_matching.py --keep-negated measures it off
 
     def __init__(self, nlp: Language):
         self.nlp = nlp
@@ -149,6 +159,8 @@ class FactExtractor:
                 and doc[end].text in POSSESSIVE
                 and person_starts & {end + 1, end + 2}
             ):
+                continue
+            if self.skip_negated and _negated(doc, start):
                 continue
             if value not in found[fact]:
                 found[fact].append(value)

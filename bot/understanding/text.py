@@ -13,15 +13,45 @@ MAX_CHARS = 2000
 # costs no more than a long question.
 READ_CHARS = 4 * MAX_CHARS
 RECORDING_WORDS = re.compile(
-    r"\b(record\w*|film\w*|video\w*|vid|photo\w*|pics?|pictures?|snap\w*|camera|phones?|mobiles?|tiktok|"
-    r"insta\w*|facebook|youtube|twitter|social|online|post\w*|stream\w*|live|facetime|voice|tape\w*|captur\w*|"
+    r"\b(record\w*|film\w*|video\w*|vid|photo(?!ns?\b)\w*|pics?|pictures?|snap\w*|camera|phones?|mobiles?|tiktok|"
+    r"insta\w*|facebook|youtube|twitter|social|online|post\w*|stream\w*|livestream\w*|live|facetim\w*|voice|"
+    r"tap(?:e\w*|ing)|captur\w*|documentary|sex of (?:the )?baby|baby'?s sex|gender|"
     r"footage|clips?|lens|camcorder|selfie|screenshot\w*|blog\w*|vlog\w*|upload\w*|shar\w*|policy|policies|sop|signage|gdpr|"
     r"data protection|journalist|media|tv|newspaper|press|teaching|poster|presentation|consent|filmed|image\w*|"
     r"scan pic\w*|print\w*|screen)\b",
     re.I,
 )
-# facts that only come up when someone records something
-RECORDING_FACTS = frozenset({"how", "covert", "staff_objection"})
+# facts that only come up when someone records something ("how": video, photo, audio ...)
+RECORDING_FACTS = frozenset({"covert", "staff_objection"})
+# radiography's own uses of the words, which are not recordings ("GP plain films", "film badge",
+# "record and verify", "screening time"); the fact extractor reads "film" in them as a video
+_NOT_RECORDING = re.compile(
+    r"\b(?:plain[- ]?films?|film (?:badges?|printers?|processors?)|dry film|record (?:and|&) verify|"
+    r"record[- ]?keeping|screening (?:times?|programmes?|programs?|service)|breast screen(?:ing)?)\b",
+    re.I,
+)
+# a recording word mistyped ("recrding", "fiming", "reocrd"): one edit from one of these
+_MISTYPED = ("record", "recording", "recorded", "filming", "filmed", "video", "videoing", "photo", "photos", "camera")
+_WORD = re.compile(r"\b[a-z]{5,11}\b")
+# real words one edit from those (found with spacy-lookups-data's English lemma table)
+_NOT_MISTYPED = frozenset(
+    [
+        "filed",
+        "filing",
+        "filled",
+        "filling",
+        "firmed",
+        "firming",
+        "phono",
+        "phonos",
+        "photon",
+        "photons",
+        "recoded",
+        "recoding",
+        "reword",
+        "reworded",
+    ]
+)
 
 
 def clean(text: str) -> str:
@@ -56,8 +86,31 @@ def without_identifiers(text: str) -> str:
     return " ".join(_IDENTIFIER.sub(" ", text).split()) if "[" in text else text
 
 
+def _one_edit(word: str, target: str) -> bool:
+    """Within one insertion, deletion, substitution or swap of two neighbours."""
+    if abs(len(word) - len(target)) > 1 or word == target:
+        return False
+    i = 0
+    while i < min(len(word), len(target)) and word[i] == target[i]:
+        i += 1
+    if len(word) == len(target):
+        return word[i + 1 :] == target[i + 1 :] or (
+            word[i : i + 2] == target[i : i + 2][::-1] and word[i + 2 :] == target[i + 2 :]
+        )
+    return word[i + 1 :] == target[i:] if len(word) > len(target) else word[i:] == target[i + 1 :]
+
+
+def _mistyped_recording(text: str) -> bool:
+    words = set(_WORD.findall(text.lower())) - _NOT_MISTYPED
+    return any(_one_edit(w, t) for w in words for t in _MISTYPED)
+
+
 def about_recording(text: str, facts: dict[str, list[str]]) -> bool:
-    return bool(RECORDING_WORDS.search(text) or RECORDING_FACTS & set(facts))
+    plain = _NOT_RECORDING.sub(" ", text)
+    if RECORDING_WORDS.search(plain) or RECORDING_FACTS & set(facts):
+        return True
+    # "how" read from a film badge or plain film is no recording
+    return ("how" in facts and plain == text) or _mistyped_recording(plain)
 
 
 # How a question opens: 166 of the 167 training rule questions open this way or carry a "?"
