@@ -4,15 +4,24 @@ Five stratified folds over every training example (data/nlu plus card titles and
 summaries). For each fold a classifier is fitted on four fifths and the held-in
 fifth is answered by the engine. Nothing in tests/data is read.
 
-Two rules that decline more are compared with the engine without them:
+Rules compared with the engine as it is:
 
 - ``bare name`` (the engine uses it, bot/understanding/analysis.py): a message the
   classifier is sure is off topic (out_of_scope >= 0.5) that names a source only by
   its bare name ("... my CPD on the HCPC portal") stays declined instead of becoming
   a clause look-up;
-- ``weak small talk`` (left off: it declines small talk needlessly): a message that would get "I'm not sure what you mean" (a weak
-  small-talk reading) is declined when out_of_scope is the best other reading,
-  optionally only with no recording word and with out_of_scope above a share.
+- ``no recording word: needs >= t`` (left at 0.5, the engine's OFF_TOPIC_SURE): a
+  situation or rule reading of a message with no recording in it is declined unless
+  the classifier gives it t, when out_of_scope is the next reading; optionally with
+  the words that come up as often about other things (phone, consent, share, screen)
+  not counted as a recording. Both decline more only by declining situations;
+- ``vague rescue`` (left off: it asks no more vague openers and declines fewer): a
+  weak decline of a message about a recording, with a vague opener as the next
+  reading, asks the clarifying question instead;
+- ``weak small talk`` (left off: it declines small talk needlessly): a message that
+  would get "I'm not sure what you mean" (a weak small-talk reading) is declined when
+  out_of_scope is the best other reading, optionally only with no recording word and
+  with out_of_scope above a share.
 
 For each rule: out-of-scope examples declined (more is better) and, per kind, how
 many in-scope examples it declines needlessly (the cost).
@@ -22,6 +31,7 @@ many in-scope examples it declines needlessly (the cost).
 
 from __future__ import annotations
 
+import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -36,7 +46,16 @@ from bot.understanding import classifier as clf  # noqa: E402
 from bot.understanding.references import references  # noqa: E402
 from bot.understanding.text import about_recording  # noqa: E402
 
-RULES = ["without the bare-name rule", "engine (with it)"] + [
+# words that come up about recordings but as often about other things
+WEAK = re.compile(
+    r"\b(phones?|mobiles?|consent|shar\w*|policy|policies|sop|signage|online|live|social|post\w*|screen|image\w*|"
+    r"print\w*|teaching|presentation|media|press|tv|voice|lens|snap\w*|captur\w*|upload\w*|gender)\b",
+    re.I,
+)
+STRICT = [f"no recording word{' (weak words ignored)' if weak else ''}: needs >= {t}"
+          for weak in (False, True) for t in (0.5, 0.7, 0.9)]
+RESCUE = [f"vague rescue, out of scope below {t}" for t in (0.4, 0.5)]
+RULES = ["without the bare-name rule", "engine (with it)"] + STRICT + RESCUE + [
     f"weak small talk{', no recording word' if quiet else ''}, share >= {share}"
     for quiet in (False, True)
     for share in (0.0, 0.15, 0.25)
@@ -48,10 +67,31 @@ def kind_of(e: clf.Example) -> str:
         return "situation"
     if e.intent in SMALL_TALK:
         return "small talk"
-    return {"out_of_scope": "out of scope", "ask_rule": "rule", "ask_clause": "clause"}.get(e.intent, "other")
+    return {"out_of_scope": "out of scope", "ask_rule": "rule", "ask_clause": "clause",
+            "vague_situation": "vague"}.get(e.intent, "other")
 
 
 def declines(rule: str, text: str, answer, ranked: list[tuple[str, float]], facts: dict, names_a_source: bool) -> bool:
+    if rule in RESCUE:
+        # a weak decline of a message about a recording, with a vague opener as the next reading: ask instead
+        if not answer.out_of_scope:
+            return False
+        top, p = ranked[0]
+        others = [label for label, _ in ranked if not label.startswith(clf.SCENARIO_PREFIX) and label != top]
+        rescued = (top == "out_of_scope" and p < float(rule.rsplit(" ", 1)[1]) and bool(others)
+                   and others[0] == "vague_situation" and about_recording(text, facts))
+        return not rescued
+    if rule in STRICT:
+        if answer.out_of_scope:
+            return True
+        top, p = ranked[0]
+        if not (top.startswith(clf.SCENARIO_PREFIX) or top == "ask_rule"):
+            return False
+        seen = WEAK.sub(" ", text) if "ignored" in rule else text
+        if about_recording(seen, facts):
+            return False
+        others = [label for label, _ in ranked if not label.startswith(clf.SCENARIO_PREFIX) and label != top]
+        return p < float(rule.rsplit(">= ", 1)[1]) and bool(others) and others[0] == "out_of_scope"
     if rule.startswith("without"):  # what the rule keeps declined became a clause look-up before it
         return answer.out_of_scope and not names_a_source
     if answer.out_of_scope:
@@ -93,7 +133,7 @@ def report(counts: dict, folds: int) -> None:
     for rule in RULES:
         c = counts[rule]
         cost = "; ".join(
-            f"{k} {c[k + ' declined']}/{c[k]}" for k in ("situation", "rule", "clause", "small talk", "other")
+            f"{k} {c[k + ' declined']}/{c[k]}" for k in ("situation", "rule", "clause", "vague", "small talk", "other")
         )
         print(f"  {rule:50s} out of scope declined {c['out of scope declined']}/{c['out of scope']}; "
               f"declined needlessly: {cost}", flush=True)

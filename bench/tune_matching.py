@@ -37,7 +37,7 @@ from bot.answering import engine, matching, situations  # noqa: E402
 from bot.answering.engine import Assistant  # noqa: E402
 from bot.evaluation import Case, evaluate, wilson  # noqa: E402
 from bot.understanding import classifier as clf  # noqa: E402
-from bot.understanding import embeddings  # noqa: E402
+from bot.understanding import embeddings, pipeline  # noqa: E402
 
 FOLDS = 5
 SEED = 0
@@ -87,8 +87,11 @@ def main() -> None:
     parser.add_argument("--clash", nargs="+", default=["1"],
                         help="how many times over a clash on `where` counts, e.g. 1 2 4 (1: as the engine does)")
     parser.add_argument("--without", nargs="*", default=[], help="facts to ignore, to measure what they add")
+    parser.add_argument("--keep-negated", action="store_true",
+                        help="count a fact phrase after a negation ('she isn't anxious'), as before 2026-12-07")
     parser.add_argument("--out", type=Path, help="write matching.json and matching.txt into this folder")
     args = parser.parse_args()
+    pipeline.FactExtractor.skip_negated = not args.keep_negated
 
     current = (matching.FACT_WEIGHT, situations.SURE_ENOUGH, situations.CLOSE_RATIO)
     redact = functools.lru_cache(maxsize=None)(engine.redact)
