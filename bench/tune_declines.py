@@ -18,6 +18,9 @@ Rules compared with the engine as it is:
 - ``vague rescue`` (left off: it asks no more vague openers and declines fewer): a
   weak decline of a message about a recording, with a vague opener as the next
   reading, asks the clarifying question instead;
+- ``situation rescue`` (left off: 5 fewer declines for one situation kept): a weak
+  decline of a message about a recording whose situation readings together outweigh
+  it is answered as a situation;
 - ``weak small talk`` (left off: it declines small talk needlessly): a message that
   would get "I'm not sure what you mean" (a weak small-talk reading) is declined when
   out_of_scope is the best other reading, optionally only with no recording word and
@@ -55,7 +58,8 @@ WEAK = re.compile(
 STRICT = [f"no recording word{' (weak words ignored)' if weak else ''}: needs >= {t}"
           for weak in (False, True) for t in (0.5, 0.7, 0.9)]
 RESCUE = [f"vague rescue, out of scope below {t}" for t in (0.4, 0.5)]
-RULES = ["without the bare-name rule", "engine (with it)"] + STRICT + RESCUE + [
+KEEP = [f"situation rescue, out of scope below {t}" for t in (0.3, 0.4, 0.5)]
+RULES = ["without the bare-name rule", "engine (with it)"] + STRICT + RESCUE + KEEP + [
     f"weak small talk{', no recording word' if quiet else ''}, share >= {share}"
     for quiet in (False, True)
     for share in (0.0, 0.15, 0.25)
@@ -72,6 +76,14 @@ def kind_of(e: clf.Example) -> str:
 
 
 def declines(rule: str, text: str, answer, ranked: list[tuple[str, float]], facts: dict, names_a_source: bool) -> bool:
+    if rule in KEEP:
+        # a weak decline of a message about a recording that reads as a situation more than anything else
+        if not answer.out_of_scope:
+            return False
+        top, p = ranked[0]
+        mass = sum(q for label, q in ranked if label.startswith(clf.SCENARIO_PREFIX))
+        kept = top == "out_of_scope" and p < float(rule.rsplit(" ", 1)[1]) and mass > p and about_recording(text, facts)
+        return not kept
     if rule in RESCUE:
         # a weak decline of a message about a recording, with a vague opener as the next reading: ask instead
         if not answer.out_of_scope:
