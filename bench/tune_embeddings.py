@@ -33,6 +33,7 @@ SEED = 0
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--weights", type=float, nargs="+", default=[0.0, 0.5, 1.0, 2.0, 3.0])
+    parser.add_argument("--c", type=float, nargs="+", default=[clf.C], help="the logistic regression's C values")
     parser.add_argument("--out", type=Path, help="write embeddings.json and embeddings.txt into this folder")
     args = parser.parse_args()
 
@@ -45,13 +46,13 @@ def main() -> None:
     lines = [
         f"{FOLDS}-fold cross-validation on the training data ({len(examples)} examples, seed {SEED}); "
         f"current weight {clf.EMBEDDING_WEIGHT}",
-        "weight  all labels (95 % CI)          situations (95 % CI)",
+        "weight     C  all labels (95 % CI)          situations (95 % CI)",
     ]
     rows = []
-    for weight in args.weights:
+    for weight, c in [(w, c) for w in args.weights for c in args.c]:
         right = situations = situations_right = 0
         for train_idx, test_idx in folds:
-            model = clf.Classifier(analyser.lemmatise, embed, embedding_weight=weight)
+            model = clf.Classifier(analyser.lemmatise, embed, embedding_weight=weight, c=c)
             model.fit([examples[i] for i in train_idx])
             for i in test_idx:
                 got = model.rank(examples[i].text)[0][0]
@@ -63,6 +64,7 @@ def main() -> None:
         s_low, s_high = wilson(situations_right, situations)
         row = {
             "weight": weight,
+            "c": c,
             "right": right,
             "n": len(examples),
             "accuracy": round(right / len(examples), 4),
@@ -74,14 +76,14 @@ def main() -> None:
         }
         rows.append(row)
         line = (
-            f"{weight:>6}  {row['accuracy']:.1%} ({low:.1%} to {high:.1%})   "
+            f"{weight:>6} {c:>5}  {row['accuracy']:.1%} ({low:.1%} to {high:.1%})   "
             f"{row['situation_accuracy']:.1%} ({s_low:.1%} to {s_high:.1%})"
         )
         lines.append(line)
         print(line, flush=True)
-    best = max(rows, key=lambda r: (r["right"], -abs(r["weight"] - clf.EMBEDDING_WEIGHT)))
+    best = max(rows, key=lambda r: (r["right"], -abs(r["weight"] - clf.EMBEDDING_WEIGHT), -abs(r["c"] - clf.C)))
     lines.append(
-        f"best: weight {best['weight']} ({best['accuracy']:.1%} of labels, "
+        f"best: weight {best['weight']}, C {best['c']} ({best['accuracy']:.1%} of labels, "
         f"{best['situation_accuracy']:.1%} of situations)"
     )
     print(lines[-1])
