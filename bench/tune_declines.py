@@ -46,6 +46,7 @@ from bench.cv_folds import refitted_folds  # noqa: E402
 from bot.answering.engine import Assistant  # noqa: E402
 from bot.answering.small_talk import SMALL_TALK  # noqa: E402
 from bot.understanding import classifier as clf  # noqa: E402
+from bot.understanding.analysis import next_reading  # noqa: E402
 from bot.understanding.references import references  # noqa: E402
 from bot.understanding.text import about_recording  # noqa: E402
 
@@ -75,6 +76,11 @@ def kind_of(e: clf.Example) -> str:
             "vague_situation": "vague"}.get(e.intent, "other")
 
 
+def next_label(ranked: list[tuple[str, float]], besides: str) -> str:
+    reading = next_reading(ranked, besides)
+    return reading[0] if reading else ""
+
+
 def declines(rule: str, text: str, answer, ranked: list[tuple[str, float]], facts: dict, names_a_source: bool) -> bool:
     if rule in KEEP:
         # a weak decline of a message about a recording that reads as a situation more than anything else
@@ -89,9 +95,8 @@ def declines(rule: str, text: str, answer, ranked: list[tuple[str, float]], fact
         if not answer.out_of_scope:
             return False
         top, p = ranked[0]
-        others = [label for label, _ in ranked if not label.startswith(clf.SCENARIO_PREFIX) and label != top]
-        rescued = (top == "out_of_scope" and p < float(rule.rsplit(" ", 1)[1]) and bool(others)
-                   and others[0] == "vague_situation" and about_recording(text, facts))
+        rescued = (top == "out_of_scope" and p < float(rule.rsplit(" ", 1)[1])
+                   and next_label(ranked, top) == "vague_situation" and about_recording(text, facts))
         return not rescued
     if rule in STRICT:
         if answer.out_of_scope:
@@ -102,20 +107,19 @@ def declines(rule: str, text: str, answer, ranked: list[tuple[str, float]], fact
         seen = WEAK.sub(" ", text) if "ignored" in rule else text
         if about_recording(seen, facts):
             return False
-        others = [label for label, _ in ranked if not label.startswith(clf.SCENARIO_PREFIX) and label != top]
-        return p < float(rule.rsplit(">= ", 1)[1]) and bool(others) and others[0] == "out_of_scope"
+        return p < float(rule.rsplit(">= ", 1)[1]) and next_label(ranked, top) == "out_of_scope"
     if rule.startswith("without"):  # what the rule keeps declined became a clause look-up before it
         return answer.out_of_scope and not names_a_source
     if answer.out_of_scope:
         return True
     if rule.startswith("weak small talk") and answer.intent == "not_understood":
-        others = [(label, p) for label, p in ranked[1:] if not label.startswith(clf.SCENARIO_PREFIX)]
+        other = next_reading(ranked, ranked[0][0])
         share = float(rule.rsplit(">= ", 1)[1])
         quiet = "no recording word" in rule
         return (
-            bool(others)
-            and others[0][0] == "out_of_scope"
-            and others[0][1] >= share
+            other is not None
+            and other[0] == "out_of_scope"
+            and other[1] >= share
             and not (quiet and about_recording(text, facts))
         )
     return False

@@ -25,9 +25,9 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.config import NLU_DATA as NLU  # noqa: E402  (the folder the classifier trains from)
 from bot.understanding.classifier import load_examples  # noqa: E402  (the loader the classifier trains from)
 
-NLU = ROOT / "data" / "nlu"
 LISTS = {"general": "rule_questions.yml", "vague": "vague.yml", "out_of_scope": "out_of_scope.yml"}
 
 

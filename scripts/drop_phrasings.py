@@ -14,7 +14,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-NLU = Path(__file__).resolve().parent.parent / "data" / "nlu"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot.config import NLU_DATA as NLU  # noqa: E402  (the folder the classifier trains from)
 
 
 def _entry_end(lines: list[str], start: int) -> int:
