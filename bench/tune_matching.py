@@ -79,6 +79,18 @@ def _apply(weight: float, sure: float, close: float) -> None:
     situations.SURE_ENOUGH, situations.CLOSE_RATIO = sure, close
 
 
+def _write_misses(path: Path, setting: tuple, missed: list[dict]) -> None:
+    """Misses grouped by (expected, got), largest group first, appended under the setting."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for m in missed:
+        groups.setdefault((m["expected"], m["got"]), []).append(m["text"])
+    with path.open("a", encoding="utf-8") as out:
+        out.write(f"## setting {setting}: {len(missed)} misses\n")
+        for (expected, got), texts in sorted(groups.items(), key=lambda kv: -len(kv[1])):
+            out.write(f"\n### {expected} -> {got} ({len(texts)})\n")
+            out.writelines(f"- {t}\n" for t in texts)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--weights", type=float, nargs="+", default=[0.2, 0.3, 0.5, 0.8, 1.2])
@@ -90,6 +102,8 @@ def main() -> None:
     parser.add_argument("--keep-negated", action="store_true",
                         help="count a fact phrase after a negation ('she isn't anxious'), as before 2026-12-07")
     parser.add_argument("--out", type=Path, help="write matching.json and matching.txt into this folder")
+    parser.add_argument("--misses", type=Path,
+                        help="write each training example the folds got wrong (expected, got, text), for reading")
     args = parser.parse_args()
     pipeline.FactExtractor.skip_negated = not args.keep_negated
 
@@ -125,8 +139,10 @@ def main() -> None:
         _apply(weight, sure, close)
         matching.agreement = functools.partial(_agreement, agreement, clash)
         t = {"right": 0, "first": 0, "n": 0, "clarified": 0, "not_sure": 0, "declined": 0, "out_of_scope": 0}
+        missed: list[dict] = []
         for fold, cases in folds:
             r = evaluate(fold, cases)
+            missed += r.errors
             s = r.sections["situations"]
             t["right"] += s.right
             t["first"] += s.first
@@ -148,6 +164,8 @@ def main() -> None:
                 f"  {row['decline_rate']:>7.1%}{'  <- current' if row['current'] else ''}")
         lines.append(line)
         print(line, flush=True)
+        if args.misses:  # training texts only: reading these chooses nothing on held-out text
+            _write_misses(args.misses, (weight, sure, close, clash), missed)
     _apply(*current)
     matching.agreement = agreement
     best = max(rows, key=lambda r: (r["right"], r["declined"], r["current"]))

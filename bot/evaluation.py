@@ -5,7 +5,9 @@ A held-out file has up to four sections:
 ``situations`` (text, scenario, optional class)
     right when the final answer names the expected scenario and carries its two
     key citations (the card's first two): the card itself, or, for a situation
-    put as a rule question, that situation's rule (counted and shown apart). Where the assistant asks its one
+    put as a rule question, that situation's rule (counted and shown apart), or,
+    for a rep's message (class ``rep``; with no class, a text that speaks of a
+    member, a union or a rep), member advice on that situation. Where the assistant asks its one
     clarifying question, the evaluation answers it as a member of staff in that
     situation would (with the expected card's value), as the chat would go.
     Those hits are counted apart from first-answer hits: the evaluation, not
@@ -27,6 +29,7 @@ class, followed by the misses (expected -> got).
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +44,15 @@ SECTIONS = ("situations", "general", "vague", "out_of_scope")
 # kinds that give advice or content: for a vague message, any of these is a guess
 CONTENT_KINDS = frozenset({"answer", "clause", "policy", "quiz"})
 Z_95 = 1.959964
+# A message framed by a union rep, for cases with no class (cross-validation folds, a set without classes).
+# It agrees with every hand-given class in tests/data/heldout_unseen.yml (16 rep, 90 not); "family member",
+# "member of staff" and the like are not reps.
+REP_FRAMED = re.compile(
+    r"\b(?:union|steward|staff[- ]side|reps?|i represent|representing|representative)\b"
+    r"|(?<!family )(?<!team )(?<!staff )(?<!crew )\bmembers?\b"
+    r"(?! of (?:staff|the team|the public|the family|public|my team|our team|the crew))",
+    re.I,
+)
 
 
 @dataclass(frozen=True)
@@ -332,7 +344,8 @@ def _judge(assistant: Assistant, case: Case, report: Report) -> tuple[bool, bool
     # is answered by that situation's rule with its key clauses (the general-question mode), counted apart.
     # Anyone else must get the situation's card.
     as_rule = answer.kind == "rule"
-    wanted = answer.kind == "answer" or as_rule or (case.klass == "rep" and answer.intent == "check_member_advice")
+    from_rep = case.klass == "rep" or (case.klass == case.section and bool(REP_FRAMED.search(case.text)))
+    wanted = answer.kind == "answer" or as_rule or (from_rep and answer.intent == "check_member_advice")
     right = wanted and answer.scenario == case.scenario and all(c in answer.citations for c in key)
     if right and as_rule:
         report.as_rule += 1

@@ -11,7 +11,7 @@ import pytest
 from conftest import REPO  # tests/ is on sys.path
 from test_answers import NOT_SURE_TEXT
 
-from bot.evaluation import Case, evaluate, load_heldout, wilson
+from bot.evaluation import REP_FRAMED, Case, evaluate, load_heldout, wilson
 
 
 def test_wilson_interval_matches_published_values():
@@ -103,6 +103,29 @@ def test_member_advice_counts_only_for_a_rep_and_only_on_the_right_situation(ass
     r = evaluate(assistant, cases)
     assert (r.classes["rep"].n, r.classes["rep"].right) == (2, 1)
     assert r.classes["plain"].right == 0
+
+
+def test_a_case_without_a_class_is_a_reps_when_its_text_speaks_for_a_member(assistant):
+    # cross-validation folds and the first held-out set carry no classes: the text says who is asking
+    rep = "rep here, a patient posted a clip of my member and people are abusing him online"
+    r = evaluate(assistant, [Case(rep, "recording-used-to-harass"), Case(rep, "phone-in-mri")])
+    assert r.sections["situations"].right == 1
+
+
+@pytest.mark.parametrize(
+    "text, framed",
+    [
+        ("one of my members was filmed during a CT", True),
+        ("Union rep here, a sonographer I represent was recorded", True),
+        ("staff side steward asking about covert recording", True),
+        ("a family member is filming the x-ray", False),
+        ("a member of staff was filmed by a relative", False),
+        ("members of the public filming in the waiting area", False),
+        ("the patient's son is recording the scan", False),
+    ],
+)
+def test_rep_framing_is_read_from_the_words_a_rep_uses(text, framed):
+    assert bool(REP_FRAMED.search(text)) is framed
 
 
 def _eval(*args: str) -> subprocess.CompletedProcess:
