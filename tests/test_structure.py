@@ -7,6 +7,8 @@ import ast
 import re
 from pathlib import Path
 
+import yaml
+
 from conftest import REPO
 
 BOT = REPO / "bot"
@@ -113,3 +115,14 @@ def test_every_setting_is_in_the_readme_configuration_table():
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     table = set(re.findall(r"^\|\s*`([A-Z][A-Z0-9_]+)`\s*\|", readme, re.M))
     assert set(env_names()) - table == set(), "settings missing from the README's configuration table"
+
+
+def test_every_fact_is_an_entity_rasa_keeps_and_extracts():
+    # a clarifying button sends /inform{"<fact>": "<value>"}: Rasa must know the fact as an entity
+    facts = set(yaml.safe_load((REPO / "knowledge" / "facts.yml").read_text(encoding="utf-8"))["facts"])
+    domain = yaml.safe_load((REPO / "domain.yml").read_text(encoding="utf-8"))
+    entities = {e if isinstance(e, str) else next(iter(e)) for e in domain["entities"]}
+    config = yaml.safe_load((REPO / "config.yml").read_text(encoding="utf-8"))
+    extractor = next(c for c in config["pipeline"] if c["name"] == "SpacyEntityExtractor")
+    assert facts <= entities
+    assert facts == set(extractor["dimensions"])

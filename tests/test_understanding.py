@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.answering import matching
 from bot.answering.engine import HANDLERS
 from bot.understanding.text import about_recording
 
@@ -245,3 +246,22 @@ def test_a_policy_question_that_asks_what_the_guidance_says_gets_the_guidance_an
     assert a.kind == "rule" and a.intent == "ask_rule"
     assert a.why[0].cite.startswith("SoR-2019") and "\nLocally: " in a.text
     assert assistant.ask("what is our policy on filming in the MRI control room?").intent == "ask_policy"
+
+
+def test_carrying_on_after_being_asked_to_stop_is_read_and_shown_back(assistant):
+    told = "the dad was told twice to put his phone away for the exposure and he's carried on regardless"
+    assert assistant.analyser.facts(told).get("kept_on") == ["yes"]
+    assert "kept_on" not in assistant.analyser.facts("dad filming his son's x-ray during the exposure")
+    answer = assistant.ask(told)
+    assert answer.scenario == "refuses-to-stop" and answer.facts.get("kept_on") == ["yes"]
+
+
+def test_carrying_on_after_being_asked_separates_refusing_from_objecting(assistant):
+    kb = assistant.kb
+    refuses, objects = kb.scenarios["refuses-to-stop"], kb.scenarios["staff-objects-to-filming"]
+    near = {"refuses-to-stop": 0.38, "staff-objects-to-filming": 0.42}  # the words lean to objecting
+    # told of it, the card for someone who will not stop leads
+    assert matching.rank(kb, near, {})[0].scenario.id == "staff-objects-to-filming"
+    assert matching.rank(kb, near, {"kept_on": ["yes"]})[0].scenario.id == "refuses-to-stop"
+    # not told, the one question asked is whether they carried on after being asked
+    assert matching.deciding_question(refuses, objects, {}) == "kept_on"
