@@ -15,6 +15,8 @@ decline rate. The best setting is the one with the highest situation accuracy
         # a place named in the message that a card's place excludes, counted more (not adopted)
     .venv/bin/python bench/tune_matching.py --weights 0.3 --sure 0.2 --close 0.45 --without holder
         # what a fact adds: the same grid with that fact ignored (results/tuning/holder_fact.txt)
+    .venv/bin/python bench/tune_matching.py --weights 0.3 --sure 0.2 --close 0.45 --reported 0.3 0.8 1.5
+        # how far facts lead the card for a rep's member advice (results/tuning/reported.txt)
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sklearn.model_selection import StratifiedKFold  # noqa: E402
 
-from bot.answering import engine, matching, situations  # noqa: E402
+from bot.answering import engine, matching, member_advice, situations  # noqa: E402
 from bot.answering.engine import Assistant  # noqa: E402
 from bot.evaluation import Case, evaluate, wilson  # noqa: E402
 from bot.understanding import classifier as clf  # noqa: E402
@@ -98,6 +100,8 @@ def main() -> None:
     parser.add_argument("--close", type=float, nargs="+", default=[0.3, 0.45, 0.6])
     parser.add_argument("--clash", nargs="+", default=["1"],
                         help="how many times over a clash on `where` counts, e.g. 1 2 4 (1: as the engine does)")
+    parser.add_argument("--reported", type=float, nargs="+", default=[matching.REPORTED_FACT_WEIGHT],
+                        help="fact weight for a rep's message (member advice), e.g. 0.3 0.8 1.5")
     parser.add_argument("--without", nargs="*", default=[], help="facts to ignore, to measure what they add")
     parser.add_argument("--keep-negated", action="store_true",
                         help="count a fact phrase after a negation ('she isn't anxious'), as before 2026-12-07")
@@ -135,8 +139,11 @@ def main() -> None:
              "fact_weight  sure  close  clash  situations (95 % CI)          first  clarify  not_sure  declined"]
     clash_now = 1.0  # the engine counts a clash on where like any other (2-5 measured: no gain)
     agreement = matching.agreement
-    for weight, sure, close, clash in itertools.product(args.weights, args.sure, args.close, map(float, args.clash)):
+    reported_now = matching.REPORTED_FACT_WEIGHT
+    grid = itertools.product(args.weights, args.sure, args.close, map(float, args.clash), args.reported)
+    for weight, sure, close, clash, reported in grid:
         _apply(weight, sure, close)
+        member_advice.REPORTED_FACT_WEIGHT = reported  # imported there by name, so set where it is read
         matching.agreement = functools.partial(_agreement, agreement, clash)
         t = {"right": 0, "first": 0, "n": 0, "clarified": 0, "not_sure": 0, "declined": 0, "out_of_scope": 0}
         missed: list[dict] = []
@@ -157,21 +164,25 @@ def main() -> None:
                "first_answer_accuracy": round(t["first"] / t["n"], 4),
                "clarify_rate": round(t["clarified"] / t["n"], 4), "not_sure_rate": round(t["not_sure"] / t["n"], 4),
                "decline_rate": round(t["declined"] / t["out_of_scope"], 4),
-               "current": (weight, sure, close, clash) == (*current, clash_now)}
+               "reported_fact_weight": reported,
+               "current": (weight, sure, close, clash, reported) == (*current, clash_now, reported_now)}
         rows.append(row)
-        line = (f"{weight:>11}  {sure:>4}  {close:>5}  {clash:>5}  {row['situation_accuracy']:.1%} ({low:.1%} to {high:.1%})"
+        line = (f"{weight:>11}  {sure:>4}  {close:>5}  {clash:>5}"
+                + (f"  reported {reported}" if len(args.reported) > 1 else "")
+                + f"  {row['situation_accuracy']:.1%} ({low:.1%} to {high:.1%})"
                 f"   {row['first_answer_accuracy']:.1%}  {row['clarify_rate']:>6.1%}  {row['not_sure_rate']:>7.1%}"
                 f"  {row['decline_rate']:>7.1%}{'  <- current' if row['current'] else ''}")
         lines.append(line)
         print(line, flush=True)
         if args.misses:  # training texts only: reading these chooses nothing on held-out text
-            _write_misses(args.misses, (weight, sure, close, clash), missed)
+            _write_misses(args.misses, (weight, sure, close, clash, reported), missed)
     _apply(*current)
+    member_advice.REPORTED_FACT_WEIGHT = reported_now
     matching.agreement = agreement
     best = max(rows, key=lambda r: (r["right"], r["declined"], r["current"]))
     now = next((r for r in rows if r["current"]), None)
     summary = (f"best: fact_weight={best['fact_weight']} sure={best['sure_enough']} close={best['close_ratio']} "
-               f"where_clash={best['where_clash']}: "
+               f"where_clash={best['where_clash']} reported={best['reported_fact_weight']}: "
                f"situations {best['situation_accuracy']:.1%} (95 % CI {best['ci95'][0]:.1%} to {best['ci95'][1]:.1%}), "
                f"declined {best['decline_rate']:.1%}")
     if now:

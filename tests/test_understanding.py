@@ -265,3 +265,12 @@ def test_carrying_on_after_being_asked_separates_refusing_from_objecting(assista
     assert matching.rank(kb, near, {"kept_on": ["yes"]})[0].scenario.id == "refuses-to-stop"
     # not told, the one question asked is whether they carried on after being asked
     assert matching.deciding_question(refuses, objects, {}) == "kept_on"
+
+
+@pytest.mark.parametrize("text", [
+    "her friend was filming while I was exposing",
+    "the brother held his phone up just as I exposed",
+    "husband videoing the whole time I was on the pedal",
+])
+def test_the_radiographers_own_words_for_the_exposure_set_its_stage(assistant, text):
+    assert assistant.analyser.facts(text).get("stage") == ["exposure"]
