@@ -21,6 +21,9 @@ Rules compared with the engine as it is:
 - ``situation rescue`` (left off: 5 fewer declines for one situation kept): a weak
   decline of a message about a recording whose situation readings together outweigh
   it is answered as a situation;
+- ``narrative rescue``: a declined long message (25 words or more) with one sentence
+  that is itself about a recording and that the classifier reads as a situation with at
+  least t is answered as a situation;
 - ``weak small talk`` (left off: it declines small talk needlessly): a message that
   would get "I'm not sure what you mean" (a weak small-talk reading) is declined when
   out_of_scope is the best other reading, optionally only with no recording word and
@@ -46,6 +49,7 @@ from bench.cv_folds import refitted_folds  # noqa: E402
 from bot.answering.engine import Assistant  # noqa: E402
 from bot.answering.small_talk import SMALL_TALK  # noqa: E402
 from bot.understanding import classifier as clf  # noqa: E402
+from bot.understanding import narrative  # noqa: E402
 from bot.understanding.analysis import next_reading  # noqa: E402
 from bot.understanding.references import references  # noqa: E402
 from bot.understanding.text import about_recording  # noqa: E402
@@ -60,7 +64,8 @@ STRICT = [f"no recording word{' (weak words ignored)' if weak else ''}: needs >=
           for weak in (False, True) for t in (0.5, 0.7, 0.9)]
 RESCUE = [f"vague rescue, out of scope below {t}" for t in (0.4, 0.5)]
 KEEP = [f"situation rescue, out of scope below {t}" for t in (0.3, 0.4, 0.5)]
-RULES = ["without the bare-name rule", "engine (with it)"] + STRICT + RESCUE + KEEP + [
+STORY = [f"narrative rescue, a sentence's situation >= {t}" for t in (0.3, 0.5, 0.7)]
+RULES = ["without the bare-name rule", "engine (with it)"] + STRICT + RESCUE + KEEP + STORY + [
     f"weak small talk{', no recording word' if quiet else ''}, share >= {share}"
     for quiet in (False, True)
     for share in (0.0, 0.15, 0.25)
@@ -81,7 +86,15 @@ def next_label(ranked: list[tuple[str, float]], besides: str) -> str:
     return reading[0] if reading else ""
 
 
-def declines(rule: str, text: str, answer, ranked: list[tuple[str, float]], facts: dict, names_a_source: bool) -> bool:
+def declines(rule: str, text: str, answer, ranked: list[tuple[str, float]], facts: dict, names_a_source: bool,
+             rank=None) -> bool:
+    if rule in STORY:
+        # a declined long message whose one sentence, itself about a recording, reads clearly as a situation
+        # (the engine's rule at 0.5, bot/understanding/analysis.py STORY_SURE)
+        if not answer.out_of_scope or rank is None:
+            return answer.out_of_scope
+        need = float(rule.rsplit(">= ", 1)[1])
+        return not narrative.clearest_situation(text, rank, clf.SCENARIO_PREFIX, need, lambda p: about_recording(p, {}))
     if rule in KEEP:
         # a weak decline of a message about a recording that reads as a situation more than anything else
         if not answer.out_of_scope:
@@ -140,7 +153,8 @@ def main() -> None:
             names_a_source = bool(references(e.text, assistant.kb))
             for rule in RULES:
                 counts[rule][kind] += 1
-                counts[rule][kind + " declined"] += declines(rule, e.text, answer, ranked, facts, names_a_source)
+                counts[rule][kind + " declined"] += declines(rule, e.text, answer, ranked, facts, names_a_source,
+                                                             analyser.classifier.rank)
         report(counts, n)
 
 

@@ -48,3 +48,25 @@ def test_strip_mode_drops_feeling_and_hedging_words():
 def test_one_long_sentence_has_nothing_to_separate():
     one = " ".join(["the husband kept filming"] * 8)
     assert narrative.is_long(one) and narrative.scenario_scores(one, rank, "scenario:", mode="sentences") is None
+
+
+def test_a_long_story_read_as_off_topic_is_answered_by_its_one_sentence_about_a_recording(assistant):
+    # induction, smartcards and rotas make the whole message look like department admin
+    story = ("Not sure who to ask. New starter here, still on induction, mandatory training overdue, no smartcard "
+             "yet and the rota has me on nights next week. A gentleman wanted the video he'd filmed of his CT "
+             "saved onto PACS with his scans.")
+    answer = assistant.ask(story)
+    assert not answer.out_of_scope and answer.scenario == "add-recording-to-record"
+
+
+def test_a_long_off_topic_story_with_no_sentence_about_a_recording_is_still_declined(assistant):
+    story = ("Not sure who to ask. New starter here, still on induction, mandatory training overdue, no smartcard "
+             "yet and the rota has me on nights next week. Who do I see about getting a locker and a parking permit?")
+    assert assistant.ask(story).out_of_scope
+
+
+def test_the_clearest_sentence_must_also_pass_the_callers_check():
+    long_story = WORRIED + " Anyway that is what happened on the ward today and I keep thinking about it."
+    assert narrative.clearest_situation(long_story, rank, "scenario:", 0.5, lambda s: True) is not None
+    assert narrative.clearest_situation(long_story, rank, "scenario:", 0.5, lambda s: "filming" not in s) is None
+    assert narrative.clearest_situation("husband filming the setup", rank, "scenario:", 0.5, lambda s: True) is None

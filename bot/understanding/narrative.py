@@ -44,6 +44,20 @@ def sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE.split(text) if len(_WORDS.findall(s.strip())) >= 3]
 
 
+def clearest_situation(
+    text: str, rank: Ranker, prefix: str, sure: float, keep: Callable[[str], bool]
+) -> tuple[str, float] | None:
+    """The first sentence of a long text, among those ``keep`` allows, that the classifier reads as a
+    situation with at least ``sure``."""
+    if not is_long(text):
+        return None
+    for part in sentences(text):
+        top, p = rank(part)[0]
+        if top.startswith(prefix) and p >= sure and keep(part):
+            return part, p
+    return None
+
+
 def strip_feelings(text: str) -> str:
     return " ".join(_FEELINGS.sub(" ", text).split())
 
