@@ -274,3 +274,15 @@ def test_carrying_on_after_being_asked_separates_refusing_from_objecting(assista
 ])
 def test_the_radiographers_own_words_for_the_exposure_set_its_stage(assistant, text):
     assert assistant.analyser.facts(text).get("stage") == ["exposure"]
+
+
+def test_asking_to_stop_or_hand_over_the_care_separates_refusing_care_from_objecting(assistant):
+    kb = assistant.kb
+    facts = assistant.analyser.facts("she's filming me on her phone, can I hand over the rest of the list and walk away?")
+    assert facts.get("stop_care") == ["yes"]
+    assert "stop_care" not in assistant.analyser.facts("she's filming me on her phone and I'd rather she didn't")
+    refuse, objects = kb.scenarios["refuse-to-continue-care"], kb.scenarios["staff-objects-to-filming"]
+    near = {"refuse-to-continue-care": 0.38, "staff-objects-to-filming": 0.42}  # the words lean to objecting
+    assert matching.rank(kb, near, {})[0].scenario.id == "staff-objects-to-filming"
+    assert matching.rank(kb, near, {"stop_care": ["yes"]})[0].scenario.id == "refuse-to-continue-care"
+    assert matching.deciding_question(refuse, objects, {}) == "stop_care"
