@@ -286,3 +286,14 @@ def test_asking_to_stop_or_hand_over_the_care_separates_refusing_care_from_objec
     assert matching.rank(kb, near, {})[0].scenario.id == "staff-objects-to-filming"
     assert matching.rank(kb, near, {"stop_care": ["yes"]})[0].scenario.id == "refuse-to-continue-care"
     assert matching.deciding_question(refuse, objects, {}) == "stop_care"
+
+
+@pytest.mark.parametrize("text, how", [
+    ("her sister is on whatsapp video with her through the set-up", "live_stream"),
+    ("the partner is facetiming his mum from the waiting area", "live_stream"),
+    ("he's on a zoom call during the scan", "live_stream"),
+    ("mum wants a quick piccy of the screen", "photo"),
+    ("he'd like a time-lapse of the whole procedure", "video"),
+])
+def test_ward_words_for_calls_photos_and_clips_say_how_they_record(assistant, text, how):
+    assert how in assistant.analyser.facts(text).get("how", [])
