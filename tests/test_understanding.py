@@ -297,3 +297,15 @@ def test_asking_to_stop_or_hand_over_the_care_separates_refusing_care_from_objec
 ])
 def test_ward_words_for_calls_photos_and_clips_say_how_they_record(assistant, text, how):
     assert how in assistant.analyser.facts(text).get("how", [])
+
+
+def test_asking_for_it_to_go_on_pacs_separates_adding_to_the_record_from_keeping_it(assistant):
+    kb = assistant.kb
+    facts = assistant.analyser.facts("her son wants the clip he took loaded onto PACS with her scans")
+    assert facts.get("into_record") == ["yes"]
+    assert "into_record" not in assistant.analyser.facts("her son is filming the ultrasound")
+    add, audio = kb.scenarios["add-recording-to-record"], kb.scenarios["audio-clinical-discussion"]
+    near = {"add-recording-to-record": 0.38, "audio-clinical-discussion": 0.42}  # the words lean to the recording
+    assert matching.rank(kb, near, {})[0].scenario.id == "audio-clinical-discussion"
+    assert matching.rank(kb, near, {"into_record": ["yes"]})[0].scenario.id == "add-recording-to-record"
+    assert matching.deciding_question(add, audio, {}) == "into_record"
