@@ -309,3 +309,15 @@ def test_asking_for_it_to_go_on_pacs_separates_adding_to_the_record_from_keeping
     assert matching.rank(kb, near, {})[0].scenario.id == "audio-clinical-discussion"
     assert matching.rank(kb, near, {"into_record": ["yes"]})[0].scenario.id == "add-recording-to-record"
     assert matching.deciding_question(add, audio, {}) == "into_record"
+
+
+def test_asking_who_owns_it_separates_the_law_from_adding_it_to_the_record(assistant):
+    kb = assistant.kb
+    facts = assistant.analyser.facts("the dad wants to know whether the video he took now belongs to the hospital")
+    assert facts.get("ownership") == ["yes"]
+    assert "ownership" not in assistant.analyser.facts("the dad is filming his son's x-ray")
+    law, add = kb.scenarios["data-protection-liability"], kb.scenarios["add-recording-to-record"]
+    near = {"data-protection-liability": 0.38, "add-recording-to-record": 0.42}  # the words lean to the record
+    assert matching.rank(kb, near, {})[0].scenario.id == "add-recording-to-record"
+    assert matching.rank(kb, near, {"ownership": ["yes"]})[0].scenario.id == "data-protection-liability"
+    assert matching.deciding_question(law, add, {}) == "ownership"
