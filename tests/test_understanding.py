@@ -321,3 +321,15 @@ def test_asking_who_owns_it_separates_the_law_from_adding_it_to_the_record(assis
     assert matching.rank(kb, near, {})[0].scenario.id == "add-recording-to-record"
     assert matching.rank(kb, near, {"ownership": ["yes"]})[0].scenario.id == "data-protection-liability"
     assert matching.deciding_question(law, add, {}) == "ownership"
+
+
+def test_recording_for_a_patient_who_cannot_decide_separates_a_request_on_their_behalf(assistant):
+    kb = assistant.kb
+    facts = assistant.analyser.facts("her husband wants to record the results for her, she's sedated and can't consent")
+    assert facts.get("for_patient") == ["yes"]
+    assert "for_patient" not in assistant.analyser.facts("she wants to record the results chat on her phone")
+    behalf, audio = kb.scenarios["request-on-behalf"], kb.scenarios["audio-clinical-discussion"]
+    near = {"request-on-behalf": 0.38, "audio-clinical-discussion": 0.42}  # the words lean to the patient's own
+    assert matching.rank(kb, near, {})[0].scenario.id == "audio-clinical-discussion"
+    assert matching.rank(kb, near, {"for_patient": ["yes"]})[0].scenario.id == "request-on-behalf"
+    assert matching.deciding_question(behalf, audio, {}) == "for_patient"
