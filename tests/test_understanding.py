@@ -256,16 +256,6 @@ def test_carrying_on_after_being_asked_to_stop_is_read_and_shown_back(assistant)
     assert answer.scenario == "refuses-to-stop" and answer.facts.get("kept_on") == ["yes"]
 
 
-def test_carrying_on_after_being_asked_separates_refusing_from_objecting(assistant):
-    kb = assistant.kb
-    refuses, objects = kb.scenarios["refuses-to-stop"], kb.scenarios["staff-objects-to-filming"]
-    near = {"refuses-to-stop": 0.38, "staff-objects-to-filming": 0.42}  # the words lean to objecting
-    # told of it, the card for someone who will not stop leads
-    assert matching.rank(kb, near, {})[0].scenario.id == "staff-objects-to-filming"
-    assert matching.rank(kb, near, {"kept_on": ["yes"]})[0].scenario.id == "refuses-to-stop"
-    # not told, the one question asked is whether they carried on after being asked
-    assert matching.deciding_question(refuses, objects, {}) == "kept_on"
-
 
 @pytest.mark.parametrize("text", [
     "her friend was filming while I was exposing",
@@ -275,17 +265,6 @@ def test_carrying_on_after_being_asked_separates_refusing_from_objecting(assista
 def test_the_radiographers_own_words_for_the_exposure_set_its_stage(assistant, text):
     assert assistant.analyser.facts(text).get("stage") == ["exposure"]
 
-
-def test_asking_to_stop_or_hand_over_the_care_separates_refusing_care_from_objecting(assistant):
-    kb = assistant.kb
-    facts = assistant.analyser.facts("she's filming me on her phone, can I hand over the rest of the list and walk away?")
-    assert facts.get("stop_care") == ["yes"]
-    assert "stop_care" not in assistant.analyser.facts("she's filming me on her phone and I'd rather she didn't")
-    refuse, objects = kb.scenarios["refuse-to-continue-care"], kb.scenarios["staff-objects-to-filming"]
-    near = {"refuse-to-continue-care": 0.38, "staff-objects-to-filming": 0.42}  # the words lean to objecting
-    assert matching.rank(kb, near, {})[0].scenario.id == "staff-objects-to-filming"
-    assert matching.rank(kb, near, {"stop_care": ["yes"]})[0].scenario.id == "refuse-to-continue-care"
-    assert matching.deciding_question(refuse, objects, {}) == "stop_care"
 
 
 @pytest.mark.parametrize("text, how", [
@@ -299,37 +278,30 @@ def test_ward_words_for_calls_photos_and_clips_say_how_they_record(assistant, te
     assert how in assistant.analyser.facts(text).get("how", [])
 
 
-def test_asking_for_it_to_go_on_pacs_separates_adding_to_the_record_from_keeping_it(assistant):
+# fact, a message that states it, one that does not, the card that expects it, the neighbour it separates
+SEPARATING_FACTS = [
+    ("kept_on", "asked him twice to put it away and he ignored me", "the husband is filming the x-ray",
+     "refuses-to-stop", "staff-objects-to-filming"),
+    ("stop_care", "she's filming me on her phone, can I hand over the rest of the list and walk away?",
+     "she's filming me on her phone and I'd rather she didn't", "refuse-to-continue-care", "staff-objects-to-filming"),
+    ("into_record", "her son wants the clip he took loaded onto PACS with her scans", "her son is filming the ultrasound",
+     "add-recording-to-record", "audio-clinical-discussion"),
+    ("ownership", "the dad wants to know whether the video he took now belongs to the hospital",
+     "the dad is filming his son's x-ray", "data-protection-liability", "add-recording-to-record"),
+    ("for_patient", "her husband wants to record the results for her, she's sedated and can't consent",
+     "she wants to record the results chat on her phone", "request-on-behalf", "audio-clinical-discussion"),
+]
+
+
+@pytest.mark.parametrize("fact, stated, silent, card, neighbour", SEPARATING_FACTS)
+def test_a_fact_that_separates_neighbouring_cards_is_read_weighed_and_asked(
+    assistant, fact, stated, silent, card, neighbour
+):
     kb = assistant.kb
-    facts = assistant.analyser.facts("her son wants the clip he took loaded onto PACS with her scans")
-    assert facts.get("into_record") == ["yes"]
-    assert "into_record" not in assistant.analyser.facts("her son is filming the ultrasound")
-    add, audio = kb.scenarios["add-recording-to-record"], kb.scenarios["audio-clinical-discussion"]
-    near = {"add-recording-to-record": 0.38, "audio-clinical-discussion": 0.42}  # the words lean to the recording
-    assert matching.rank(kb, near, {})[0].scenario.id == "audio-clinical-discussion"
-    assert matching.rank(kb, near, {"into_record": ["yes"]})[0].scenario.id == "add-recording-to-record"
-    assert matching.deciding_question(add, audio, {}) == "into_record"
-
-
-def test_asking_who_owns_it_separates_the_law_from_adding_it_to_the_record(assistant):
-    kb = assistant.kb
-    facts = assistant.analyser.facts("the dad wants to know whether the video he took now belongs to the hospital")
-    assert facts.get("ownership") == ["yes"]
-    assert "ownership" not in assistant.analyser.facts("the dad is filming his son's x-ray")
-    law, add = kb.scenarios["data-protection-liability"], kb.scenarios["add-recording-to-record"]
-    near = {"data-protection-liability": 0.38, "add-recording-to-record": 0.42}  # the words lean to the record
-    assert matching.rank(kb, near, {})[0].scenario.id == "add-recording-to-record"
-    assert matching.rank(kb, near, {"ownership": ["yes"]})[0].scenario.id == "data-protection-liability"
-    assert matching.deciding_question(law, add, {}) == "ownership"
-
-
-def test_recording_for_a_patient_who_cannot_decide_separates_a_request_on_their_behalf(assistant):
-    kb = assistant.kb
-    facts = assistant.analyser.facts("her husband wants to record the results for her, she's sedated and can't consent")
-    assert facts.get("for_patient") == ["yes"]
-    assert "for_patient" not in assistant.analyser.facts("she wants to record the results chat on her phone")
-    behalf, audio = kb.scenarios["request-on-behalf"], kb.scenarios["audio-clinical-discussion"]
-    near = {"request-on-behalf": 0.38, "audio-clinical-discussion": 0.42}  # the words lean to the patient's own
-    assert matching.rank(kb, near, {})[0].scenario.id == "audio-clinical-discussion"
-    assert matching.rank(kb, near, {"for_patient": ["yes"]})[0].scenario.id == "request-on-behalf"
-    assert matching.deciding_question(behalf, audio, {}) == "for_patient"
+    assert assistant.analyser.facts(stated).get(fact) == ["yes"]
+    assert fact not in assistant.analyser.facts(silent)
+    near = {card: 0.38, neighbour: 0.42}  # the words lean to the neighbour
+    assert matching.rank(kb, near, {})[0].scenario.id == neighbour
+    assert matching.rank(kb, near, {fact: ["yes"]})[0].scenario.id == card  # told of it, its card leads
+    # not told, the one question asked is that fact
+    assert matching.deciding_question(kb.scenarios[card], kb.scenarios[neighbour], {}) == fact
