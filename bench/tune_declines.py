@@ -49,8 +49,7 @@ from bench.cv_folds import refitted_folds  # noqa: E402
 from bot.answering.engine import Assistant  # noqa: E402
 from bot.answering.small_talk import SMALL_TALK  # noqa: E402
 from bot.understanding import classifier as clf  # noqa: E402
-from bot.understanding import narrative  # noqa: E402
-from bot.understanding.analysis import next_reading  # noqa: E402
+from bot.understanding.analysis import next_reading, story_situation  # noqa: E402
 from bot.understanding.references import references  # noqa: E402
 from bot.understanding.text import about_recording  # noqa: E402
 
@@ -93,8 +92,7 @@ def declines(rule: str, text: str, answer, ranked: list[tuple[str, float]], fact
         # (the engine's rule at 0.5, bot/understanding/analysis.py STORY_SURE)
         if not answer.out_of_scope or rank is None:
             return answer.out_of_scope
-        need = float(rule.rsplit(">= ", 1)[1])
-        return not narrative.clearest_situation(text, rank, clf.SCENARIO_PREFIX, need, lambda p: about_recording(p, {}))
+        return not story_situation(text, rank, float(rule.rsplit(">= ", 1)[1]))
     if rule in KEEP:
         # a weak decline of a message about a recording that reads as a situation more than anything else
         if not answer.out_of_scope:

@@ -30,6 +30,11 @@ def next_reading(ranked: list[tuple[str, float]], besides: str) -> tuple[str, fl
     )
 
 
+def story_situation(text: str, rank: narrative.Ranker, sure: float = STORY_SURE) -> tuple[str, float] | None:
+    """The sentence of a long message, itself about a recording, that reads clearly as a situation."""
+    return narrative.clearest_situation(text, rank, clf.SCENARIO_PREFIX, sure, lambda part: about_recording(part, {}))
+
+
 @dataclass
 class Analysis:
     text: str
@@ -94,9 +99,7 @@ class Analyser:
             if score < OFF_TOPIC_SURE and best_other and best_other[0] == "out_of_scope":
                 intent, score = "out_of_scope", max(best_other[1], 1 - score)
         if intent == "out_of_scope":  # a worried story can drown its one sentence about a recording
-            story = narrative.clearest_situation(
-                text, self.classifier.rank, clf.SCENARIO_PREFIX, STORY_SURE, lambda part: about_recording(part, {})
-            )
+            story = story_situation(text, self.classifier.rank)
             if story:
                 intent, score = clf.SITUATION, story[1]
         if intent == clf.SITUATION:  # a long, worried message: keep the situation words in view
