@@ -13,10 +13,13 @@ from bot.understanding import classifier as clf
 from bot.understanding import embeddings
 
 
-def refitted_folds(analyser, examples: list[clf.Example], folds: int = 5, seed: int = 0) -> Iterator[tuple[int, list[int]]]:
-    """Yield (fold number, indices of the held-in fifth) with ``analyser.classifier`` fitted on the rest."""
+def refitted_folds(
+    analyser, examples: list[clf.Example], folds: int = 5, seed: int = 0, embed: clf.Embed | None = None
+) -> Iterator[tuple[int, list[int]]]:
+    """Yield (fold number, indices of the held-in fifth) with ``analyser.classifier`` fitted on the rest.
+    ``embed``: the caller's memoised encoder, when it encodes the same texts itself."""
     trained = analyser.classifier
-    embed = embeddings.memoised(analyser.encoder)  # each text encoded once, not once per fold
+    embed = embed or embeddings.memoised(analyser.encoder)  # each text encoded once, not once per fold
     labels = [e.label for e in examples]
     split = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(examples, labels)
     try:

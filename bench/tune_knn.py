@@ -25,8 +25,7 @@ sys.modules.setdefault("tensorflow", None)  # type: ignore[arg-type]
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sklearn.model_selection import StratifiedKFold  # noqa: E402
-
+from bench.cv_folds import refitted_folds  # noqa: E402
 from bot.answering.engine import Assistant  # noqa: E402
 from bot.understanding import classifier as clf  # noqa: E402
 from bot.understanding import embeddings  # noqa: E402
@@ -69,18 +68,15 @@ def scores(model: clf.Classifier, embed, train: list[clf.Example], texts: list[s
 def main() -> None:
     analyser = Assistant().analyser
     examples = analyser.training_examples()
-    labels = [e.label for e in examples]
     embed = embeddings.memoised(analyser.encoder)
     embed([e.text for e in examples])
     right = {key: [0, 0] for key in ((a, k) for k in KS for a in ALPHAS)}  # all labels, situations
     situations = sum(1 for e in examples if e.scenario)
-    split = StratifiedKFold(n_splits=5, shuffle=True, random_state=clf.SEED).split(examples, labels)
-    for n, (train_idx, test_idx) in enumerate(split, 1):
-        print(f"fold {n}", file=sys.stderr)
-        train = [examples[i] for i in train_idx]
+    for _, test_idx in refitted_folds(analyser, examples, seed=clf.SEED, embed=embed):
+        held_in = set(test_idx)
+        train = [e for i, e in enumerate(examples) if i not in held_in]
         test = [examples[i] for i in test_idx]
-        model = clf.Classifier(analyser.lemmatise, embed).fit(train)
-        for key, got in scores(model, embed, train, [e.text for e in test]).items():
+        for key, got in scores(analyser.classifier, embed, train, [e.text for e in test]).items():
             for e, label in zip(test, got):
                 right[key][0] += label == e.label
                 right[key][1] += bool(e.scenario) and label == e.label
@@ -90,8 +86,7 @@ def main() -> None:
         print(f"{alpha:5}  {k:2}   {all_right / len(examples):.2%}      {sit_right / situations:.2%}")
 
     dev = [c for name in DEV_SETS for c in yaml.safe_load((ROOT / "bench" / name).read_text())["situations"]]
-    model = clf.Classifier(analyser.lemmatise, embed).fit(examples)
-    got = scores(model, embed, examples, [c["text"] for c in dev])
+    got = scores(analyser.classifier, embed, examples, [c["text"] for c in dev])  # the served one: fitted on all
     print(f"development sets' situations ({len(dev)}), top label right, classifier fitted on all training data")
     for (alpha, k), labels_got in got.items():
         hits = sum(label == clf.SCENARIO_PREFIX + c["scenario"] for c, label in zip(dev, labels_got))
