@@ -45,6 +45,38 @@ def test_the_onnx_graph_computes_what_the_numpy_layers_compute(encoder, full_pre
     assert float(encoder.encode(text) @ reference) > 0.98  # the served, 8-bit graph stays close
 
 
+def _integer_product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """onnxruntime's MatMulInteger on this CPU, the product the served graph's layers use."""
+    import onnxruntime as ort
+    from onnx import TensorProto, helper
+
+    kind = {np.dtype(np.uint8): TensorProto.UINT8, np.dtype(np.int8): TensorProto.INT8}
+    graph = helper.make_graph(
+        [helper.make_node("MatMulInteger", ["A", "B"], ["Y"])], "product",
+        [helper.make_tensor_value_info("A", TensorProto.UINT8, a.shape),
+         helper.make_tensor_value_info("B", kind[b.dtype], b.shape)],
+        [helper.make_tensor_value_info("Y", TensorProto.INT32, None)],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return session.run(None, {"A": a, "B": b})[0]
+
+
+def test_the_served_graph_computes_the_same_vector_on_every_cpu(encoder):
+    # The served layers hold unsigned 8-bit weights: unsigned by unsigned products are exact on every
+    # x86 CPU, where unsigned by signed ones saturate on CPUs without VNNI, so a model trained on one
+    # machine answered a borderline message differently on another.
+    import onnx
+
+    graph = onnx.load(str(embeddings._graph_file(embeddings.model_dir())), load_external_data=False)
+    weights = [t for t in graph.graph.initializer if t.data_type in (onnx.TensorProto.INT8, onnx.TensorProto.UINT8)]
+    assert weights and all(t.data_type == onnx.TensorProto.UINT8 for t in weights)
+    rng = np.random.default_rng(0)
+    a = rng.integers(200, 256, (8, 384)).astype(np.uint8)  # large values: where sums of pairs overflow 16 bits
+    b = rng.integers(200, 256, (384, 64)).astype(np.uint8)
+    assert np.array_equal(_integer_product(a, b), a.astype(np.int64) @ b.astype(np.int64))
+
+
 def test_a_paraphrase_is_closer_than_a_different_situation(encoder):
     filming = encoder.encode("her husband started filming us while I positioned her")
     paraphrase = encoder.encode("the patient's partner got his phone out and recorded the set-up")
