@@ -92,6 +92,33 @@ def test_member_advice_on_online_abuse_points_to_the_police(assistant):
     assert "police" in a.text
 
 
+def test_a_patients_own_phone_is_not_read_as_a_member_using_her_personal_phone(assistant):
+    # "her own phone" is the patient's here: the misconception about staff photographing patients on a
+    # personal phone does not fit a patient recording her own consultation, so it must not turn the verdict
+    a = assistant.ask("Rep query: my member let a patient record the radiotherapy consent talk on her own phone "
+                      "so her sister could hear it later. Is she ok?")
+    assert a.intent == "check_member_advice" and a.scenario == "audio-clinical-discussion"
+    assert not a.text.startswith("Not supported"), a.text
+    assert "MPS-2013" not in a.citations
+    card = assistant.kb.scenarios[a.scenario]
+    assert all(c in a.citations for c in card.citations[:2]), a.citations
+
+
+@pytest.mark.parametrize("frame", [
+    "{s} Can you set out her rights and duties?",
+    "I'm the union rep. {s} Is she covered?",
+    "Staff-side query from a member: {s}",
+])
+def test_how_a_rep_frames_a_question_does_not_change_the_situation(assistant, frame):
+    situation = "One of my members told me a grandad in for his CT asked if he could film it himself from the table."
+    plain = assistant.ask(situation)
+    framed = assistant.ask(frame.format(s=situation))
+    assert plain.scenario == "patient-films-own-exam"
+    assert framed.intent == "check_member_advice" and framed.scenario == plain.scenario, framed.text
+    card = assistant.kb.scenarios[plain.scenario]
+    assert all(c in framed.citations for c in card.citations[:2]), framed.citations
+
+
 def test_a_rep_asking_about_a_rule_gets_the_members_position(assistant):
     # read as a rule question, but a rep asks it: the answer is the member's position, not the bare rule
     text = "should something go in the notes if a patient films our member"

@@ -15,7 +15,9 @@ from bot.answering.contract import Answer, WhyPoint
 from bot.answering.matching import REPORTED_FACT_WEIGHT, rank
 from bot.answering.quiz_bank import Misconception, QuizBank, QuizBankError, bank_for
 from bot.knowledge.models import LOCAL_PREFIX, Scenario
+from bot.understanding import narrative
 from bot.understanding.analysis import Analysis
+from bot.understanding.text import about_recording
 
 MAX_POINTS = 5
 MAX_CHARS = 1200
@@ -44,14 +46,46 @@ _REP = re.compile(
 )
 
 
+# How a rep frames a member's situation, with no situation in it: "I'm the union rep.", "Is she covered?",
+# "Can you set out her rights and duties?". Read with the situation, such a sentence pulls the card towards
+# whichever situation's training text speaks of rights or support (bench/robustness.py, "rep").
+_FRAME = re.compile(
+    r"\b(union|reps?|represent\w*|steward|staff[- ]side|members?|branch|rights|duties|duty|position|stand|"
+    r"covered|backed|backing|supported|support her|support him|advice|advise|query|guidance)\b",
+    re.I,
+)
+
+
+def _frame(part: str) -> bool:
+    return bool(_FRAME.search(part)) and not about_recording(part, {})
+
+
+def substance(text: str) -> str:
+    """A rep's message without the sentences that only frame it (the situation is what is left)."""
+    return narrative.without(text, _frame)
+
+
 def is_rep_question(text: str) -> bool:
     """A union representative asking about a member (clear words only; the classifier decides otherwise)."""
     return bool(_REP.search(text))
 
 
-def spotted(bank: QuizBank, question: str) -> Misconception | None:
-    """The first misconception the rep's question describes the member acting on (not negated)."""
+# Of the closest situations, how many a misconception may fit. On tests/data/rep_questions.yml and
+# bench/robustness.py's rep rewrites: any card at all 22/23 and 555/580, the first three 22/23 and 554/580
+# without the false "Not supported" on a patient's own phone; the first card alone lost 4 more verdicts.
+MISCONCEPTION_CARDS = 3
+
+
+def spotted(bank: QuizBank, question: str, card: str) -> Misconception | None:
+    """The first misconception the rep's question describes the member acting on (not negated).
+
+    Only one that fits the situation counts: the patterns are short, and one that fires on
+    another sense ("record it on her own phone", the patient's phone, not a member's) would
+    turn a supported position into "Not supported".
+    """
     for m in bank.misconceptions.values():
+        if card not in m.fits:
+            continue
         for pattern in m.spotted_by:
             for hit in re.finditer(pattern, question, re.I):
                 if not _NEGATED.search(question[: hit.start()]):
@@ -64,10 +98,12 @@ def _first_sentence(text: str) -> str:
     return re.split(r"(?<=[.!?])\s+", bare)[0]
 
 
-def _points(ctx: Context, card: Scenario, lead: list[str], with_card: bool = True) -> list[WhyPoint]:
+def _points(ctx: Context, card: Scenario, lead: list[str]) -> list[WhyPoint]:
+    """The clause that refutes what the member did (if any), then the situation's two key clauses, then the rest:
+    shortening drops from the end, so the rep always sees the clauses the situation turns on."""
     by_cite = {p.cite: p.point for p in card.why}
     out: list[WhyPoint] = []
-    for cite in dict.fromkeys(lead + (card.citations if with_card else [])):
+    for cite in dict.fromkeys(lead[:1] + card.citations[:2] + lead[1:] + card.citations[2:]):
         clause = ctx.kb.clause(cite)
         if cite.startswith(LOCAL_PREFIX) or clause is None or clause.source in _NOT_POINTS:
             continue
@@ -106,7 +142,10 @@ def _compose(
 
 def member_advice(ctx: Context, question: str, analysis: Analysis) -> Answer:
     """The member's position, verdict first, for the situation the rep describes."""
-    ranked = rank(ctx.kb, analysis.scenario_scores, analysis.facts, REPORTED_FACT_WEIGHT)
+    situation = substance(question)
+    # the card comes from the situation, not from how the rep put it
+    read = ctx.analyser.analyse(situation) if situation != question else analysis
+    ranked = rank(ctx.kb, read.scenario_scores, read.facts, REPORTED_FACT_WEIGHT)
     card = ranked[0].scenario
     try:
         bank = bank_for(ctx.kb)
@@ -118,14 +157,22 @@ def member_advice(ctx: Context, question: str, analysis: Analysis) -> Answer:
             "Member advice is unavailable: its material failed its checks (run `python -m bot knowledge check`).",
             analysis.intent_score,
         )
+    # What the member did wrong, if the rep describes it, decides the verdict; it is read only where it fits
+    # one of the closest situations, which then is the situation (the patterns are short: "her own phone"
+    # is the patient's in "let a patient record the talk on her own phone", and no close situation fits
+    # the misconception about staff using a personal phone).
+    wrong = None
+    for close in ranked[:MISCONCEPTION_CARDS]:
+        wrong = spotted(bank, question, close.scenario.id)
+        if wrong:
+            card = close.scenario
+            break
     position = bank.positions[card.id]
-    wrong = spotted(bank, question)
     if wrong:
         verdict, reason, lead = "Not supported", _first_sentence(wrong.why_wrong), list(wrong.refuted_by)
     else:
         verdict, reason, lead = position.verdict, position.reason, []
-    # a card the misconception does not fit is only a rough match: its points would be off the subject
-    points = _points(ctx, card, lead, with_card=not wrong or card.id in wrong.fits)
+    points = _points(ctx, card, lead)
     edition = _edition(ctx, bank, card, question, [p.cite for p in points])
     keep = KEEP + (f"; {position.keep}" if position.keep else "")
     route = position.route or ROUTE
@@ -134,7 +181,9 @@ def member_advice(ctx: Context, question: str, analysis: Analysis) -> Answer:
         route = f"{route.rstrip('.')}; {POLICE}"
     employment = bool(_EMPLOYMENT.search(question))
     text = _compose(verdict, reason, points, edition, bank, keep, route, employment)
-    while len(text) > MAX_CHARS and len(points) > 2:  # keep it short enough to paste
+    # keep it short enough to paste, but never below the refuting clause and the situation's key two
+    fewest = 3 if lead else 2
+    while len(text) > MAX_CHARS and len(points) > fewest:
         points = points[:-1]
         text = _compose(verdict, reason, points, edition, bank, keep, route, employment)
     ans = ctx.info(question, "clause", "check_member_advice", text, analysis.intent_score)

@@ -44,6 +44,17 @@ def sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE.split(text) if len(_WORDS.findall(s.strip())) >= 3]
 
 
+def without(text: str, drop: Callable[[str], bool]) -> str:
+    """The text without the sentences ``drop`` picks; the text itself when it would drop none or all.
+
+    Whole sentences only: a label before a colon ("check member advice: her manager says ...") says who
+    "her" is, and dropping it turned a member's objection into a patient filming her own examination.
+    """
+    parts = [p.strip() for p in _SENTENCE.split(text) if p.strip()]
+    kept = [p for p in parts if not drop(p)]
+    return " ".join(kept) if kept and len(kept) < len(parts) else text
+
+
 def clearest_situation(
     text: str, rank: Ranker, prefix: str, sure: float, keep: Callable[[str], bool]
 ) -> tuple[str, float] | None:
