@@ -17,6 +17,8 @@ decline rate. The best setting is the one with the highest situation accuracy
         # what a fact adds: the same grid with that fact ignored (results/tuning/holder_fact.txt)
     .venv/bin/python bench/tune_matching.py --weights 0.3 --sure 0.2 --close 0.45 --reported 0.3 0.8 1.5
         # how far facts lead the card for a rep's member advice (results/tuning/reported.txt)
+    .venv/bin/python bench/tune_matching.py --weights 0.3 0.5 --sure 0.2 --close 0.45 --agreement flat informative
+        # an agreeing fact counted by how few values the card takes (results/tuning/agreement.txt; not adopted)
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import dataclasses
 import functools
 import itertools
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -66,6 +69,23 @@ def _memoise_analysis(assistant: Assistant, without: tuple[str, ...] = ()) -> No
     assistant.analyser.facts = lambda text: copy.deepcopy(facts(text))  # type: ignore[method-assign]
 
 
+def _informative(sizes: dict[str, int], scenario, facts) -> float:
+    """Fact agreement where an agreeing fact counts by how few of the fact's values the card takes
+    (log(n / taken) / log(n): 1 for one value of two, 0 for a card that takes every value)."""
+    total = 0.0
+    for fact, expected in scenario.facts.items():
+        known = facts.get(fact)
+        if not known:
+            continue
+        weight = 1.5 if fact in scenario.deciding else 1.0
+        n = sizes.get(fact, 0)
+        if not set(known) & set(expected):
+            total -= weight
+        else:
+            total += weight * (math.log(n / len(set(expected))) / math.log(n) if n > 1 else 1.0)
+    return total
+
+
 def _agreement(agreement, clash: float, scenario, facts) -> float:
     """The engine's fact agreement, with a clash on `where` counted ``clash`` times over."""
     total = agreement(scenario, facts)
@@ -102,6 +122,8 @@ def main() -> None:
                         help="how many times over a clash on `where` counts, e.g. 1 2 4 (1: as the engine does)")
     parser.add_argument("--reported", type=float, nargs="+", default=[matching.REPORTED_FACT_WEIGHT],
                         help="fact weight for a rep's message (member advice), e.g. 0.3 0.8 1.5")
+    parser.add_argument("--agreement", nargs="+", default=["flat"], choices=["flat", "informative"],
+                        help="an agreeing fact counts 1 (flat) or by how few of the fact's values the card takes")
     parser.add_argument("--without", nargs="*", default=[], help="facts to ignore, to measure what they add")
     parser.add_argument("--keep-negated", action="store_true",
                         help="count a fact phrase after a negation ('she isn't anxious'), as before 2026-12-07")
@@ -140,11 +162,15 @@ def main() -> None:
     clash_now = 1.0  # the engine counts a clash on where like any other (2-5 measured: no gain)
     agreement = matching.agreement
     reported_now = matching.REPORTED_FACT_WEIGHT
-    grid = itertools.product(args.weights, args.sure, args.close, map(float, args.clash), args.reported)
-    for weight, sure, close, clash, reported in grid:
+    agreement_now = "flat"
+    sizes = {name: len(spec.values) for name, spec in base.kb.facts.items()}
+    informative = functools.partial(_informative, sizes)
+    grid = itertools.product(args.weights, args.sure, args.close, map(float, args.clash), args.reported,
+                             args.agreement)
+    for weight, sure, close, clash, reported, how in grid:
         _apply(weight, sure, close)
         member_advice.REPORTED_FACT_WEIGHT = reported  # imported there by name, so set where it is read
-        matching.agreement = functools.partial(_agreement, agreement, clash)
+        matching.agreement = functools.partial(_agreement, informative if how == "informative" else agreement, clash)
         t = {"right": 0, "first": 0, "n": 0, "clarified": 0, "not_sure": 0, "declined": 0, "out_of_scope": 0}
         missed: list[dict] = []
         for fold, cases in folds:
@@ -164,11 +190,13 @@ def main() -> None:
                "first_answer_accuracy": round(t["first"] / t["n"], 4),
                "clarify_rate": round(t["clarified"] / t["n"], 4), "not_sure_rate": round(t["not_sure"] / t["n"], 4),
                "decline_rate": round(t["declined"] / t["out_of_scope"], 4),
-               "reported_fact_weight": reported,
-               "current": (weight, sure, close, clash, reported) == (*current, clash_now, reported_now)}
+               "reported_fact_weight": reported, "agreement": how,
+               "current": (weight, sure, close, clash, reported, how)
+               == (*current, clash_now, reported_now, agreement_now)}
         rows.append(row)
         line = (f"{weight:>11}  {sure:>4}  {close:>5}  {clash:>5}"
                 + (f"  reported {reported}" if len(args.reported) > 1 else "")
+                + (f"  {how}" if len(args.agreement) > 1 else "")
                 + f"  {row['situation_accuracy']:.1%} ({low:.1%} to {high:.1%})"
                 f"   {row['first_answer_accuracy']:.1%}  {row['clarify_rate']:>6.1%}  {row['not_sure_rate']:>7.1%}"
                 f"  {row['decline_rate']:>7.1%}{'  <- current' if row['current'] else ''}")
