@@ -206,6 +206,7 @@ def test_what_is_shown_back_keeps_the_placeholders(assistant):
     "pt wants to reocrd the results chat on his phone",  # one letter out of place
     "hubby taping the anomaly scan",
     "her sister is livestreaming the ultrasound",
+    "relative started vidding while i was setting pt up",  # ward slang for videoing
 ])
 def test_a_mistyped_or_unusual_recording_word_still_means_a_recording(assistant, text):
     assert about_recording(text, assistant.analyser.facts(text))

@@ -13,7 +13,7 @@ MAX_CHARS = 2000
 # costs no more than a long question.
 READ_CHARS = 4 * MAX_CHARS
 RECORDING_WORDS = re.compile(
-    r"\b(record\w*|film\w*|video\w*|vid|photo(?!ns?\b)\w*|pics?|pictures?|snap\w*|camera|phones?|mobiles?|tiktok|"
+    r"\b(record\w*|film\w*|video\w*|vids?|vidd(?:ed|ing)|photo(?!ns?\b)\w*|pics?|pictures?|snap\w*|camera|phones?|mobiles?|tiktok|"
     r"insta\w*|facebook|youtube|twitter|social|online|post\w*|stream\w*|livestream\w*|live|facetim\w*|voice|"
     r"tap(?:e\w*|ing)|captur\w*|documentary|sex of (?:the )?baby|baby'?s sex|gender|"
     r"footage|clips?|lens|camcorder|selfie|screenshot\w*|blog\w*|vlog\w*|upload\w*|shar\w*|policy|policies|sop|signage|gdpr|"
