@@ -31,8 +31,13 @@ from bot.answering.engine import Assistant  # noqa: E402
 from bot.evaluation import Case, Report, _judge  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-DEV_FILES = ["dev2/situations_a.yml", "dev2/situations_b.yml", "dev3/situations.yml", "dev4/situations.yml",
-             "dev5/situations.yml"]
+DEV_FILES = [
+    "dev2/situations_a.yml",
+    "dev2/situations_b.yml",
+    "dev3/situations.yml",
+    "dev4/situations.yml",
+    "dev5/situations.yml",
+]
 
 WORRY_BEFORE = [
     "I feel awful about this and I keep going over it.",
@@ -56,14 +61,33 @@ PREAMBLES = [
     "Quick one from the CT department on a late shift, we had a trauma in and everything was backed up. ",
 ]
 FAMILY = {
-    "mum": "nan", "mother": "aunt", "dad": "stepdad", "father": "stepdad", "husband": "partner",
-    "wife": "partner", "daughter": "niece", "son": "grandson", "sister": "cousin", "brother": "brother-in-law",
-    "grandmother": "great-aunt", "grandad": "uncle", "granddaughter": "niece",
+    "mum": "nan",
+    "mother": "aunt",
+    "dad": "stepdad",
+    "father": "stepdad",
+    "husband": "partner",
+    "wife": "partner",
+    "daughter": "niece",
+    "son": "grandson",
+    "sister": "cousin",
+    "brother": "brother-in-law",
+    "grandmother": "great-aunt",
+    "grandad": "uncle",
+    "granddaughter": "niece",
 }
 SHORTHAND = [
-    (r"\bpatients\b", "pts"), (r"\bpatient\b", "pt"), (r"\bx-?rays?\b", "xr"), (r"\bdepartment\b", "dept"),
-    (r"\bwith\b", "w/"), (r"\bbecause\b", "bc"), (r"\bultrasound\b", "US"), (r"\bradiographer\b", "rad"),
-    (r"\bmobile phone\b", "mob"), (r"\bbefore\b", "b4"), (r"\band\b", "&"), (r"\bsomeone\b", "some1"),
+    (r"\bpatients\b", "pts"),
+    (r"\bpatient\b", "pt"),
+    (r"\bx-?rays?\b", "xr"),
+    (r"\bdepartment\b", "dept"),
+    (r"\bwith\b", "w/"),
+    (r"\bbecause\b", "bc"),
+    (r"\bultrasound\b", "US"),
+    (r"\bradiographer\b", "rad"),
+    (r"\bmobile phone\b", "mob"),
+    (r"\bbefore\b", "b4"),
+    (r"\band\b", "&"),
+    (r"\bsomeone\b", "some1"),
 ]
 
 
@@ -106,7 +130,12 @@ def padded(text: str, rng: random.Random) -> str:
 
 
 REWRITES: dict[str, Callable[[str, random.Random], str | None]] = {
-    "worried": worried, "rep": rep, "family": family, "shorthand": shorthand, "typos": typos, "padded": padded,
+    "worried": worried,
+    "rep": rep,
+    "family": family,
+    "shorthand": shorthand,
+    "typos": typos,
+    "padded": padded,
 }
 
 
@@ -129,8 +158,10 @@ def compare_reported(assistant: Assistant, cases: list[Case], weights: list[floa
         for q in questions:
             a = assistant.ask(q["text"])
             verdicts += a.text.startswith(q["verdict"] + ": ") and all(c in a.citations for c in q["must_cite"])
-        print(f"  reported {weight}: rep rewrites right {kept}/{len(rewrites)}; "
-              f"rep questions with the expected verdict and clauses {verdicts}/{len(questions)}")
+        print(
+            f"  reported {weight}: rep rewrites right {kept}/{len(rewrites)}; "
+            f"rep questions with the expected verdict and clauses {verdicts}/{len(questions)}"
+        )
 
 
 def main() -> None:
