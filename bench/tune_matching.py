@@ -69,21 +69,11 @@ def _memoise_analysis(assistant: Assistant, without: tuple[str, ...] = ()) -> No
     assistant.analyser.facts = lambda text: copy.deepcopy(facts(text))  # type: ignore[method-assign]
 
 
-def _informative(sizes: dict[str, int], scenario, facts) -> float:
-    """Fact agreement where an agreeing fact counts by how few of the fact's values the card takes
+def _informative(sizes: dict[str, int], fact: str, expected: tuple[str, ...]) -> float:
+    """An agreeing fact counted by how few of the fact's values the card takes
     (log(n / taken) / log(n): 1 for one value of two, 0 for a card that takes every value)."""
-    total = 0.0
-    for fact, expected in scenario.facts.items():
-        known = facts.get(fact)
-        if not known:
-            continue
-        weight = 1.5 if fact in scenario.deciding else 1.0
-        n = sizes.get(fact, 0)
-        if not set(known) & set(expected):
-            total -= weight
-        else:
-            total += weight * (math.log(n / len(set(expected))) / math.log(n) if n > 1 else 1.0)
-    return total
+    n = sizes.get(fact, 0)
+    return math.log(n / len(set(expected))) / math.log(n) if n > 1 else 1.0
 
 
 def _agreement(agreement, clash: float, scenario, facts) -> float:
@@ -164,7 +154,7 @@ def main() -> None:
     reported_now = matching.REPORTED_FACT_WEIGHT
     agreement_now = "flat"
     sizes = {name: len(spec.values) for name, spec in base.kb.facts.items()}
-    informative = functools.partial(_informative, sizes)
+    informative = functools.partial(agreement, agreeing=functools.partial(_informative, sizes))
     grid = itertools.product(args.weights, args.sure, args.close, map(float, args.clash), args.reported,
                              args.agreement)
     for weight, sure, close, clash, reported, how in grid:

@@ -4,6 +4,7 @@ and deciding whether one question would settle a close call."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.knowledge.models import KnowledgeBase, Rule, Scenario
@@ -25,15 +26,23 @@ class Ranked:
     score: float  # share of the situation mass, after facts (sums to 1)
 
 
-def agreement(scenario: Scenario, facts: dict[str, list[str]]) -> float:
-    """+1 for each known fact the card expects, -1 for each it contradicts."""
+def agreement(
+    scenario: Scenario, facts: dict[str, list[str]], agreeing: Callable[[str, tuple[str, ...]], float] | None = None
+) -> float:
+    """+1 for each known fact the card expects, -1 for each it contradicts (a deciding fact 1.5).
+
+    ``agreeing`` scales an agreeing fact by (fact, values the card takes): bench/tune_matching.py
+    measures such variants with the same loop."""
     total = 0.0
     for fact, expected in scenario.facts.items():
         known = facts.get(fact)
         if not known:
             continue
         weight = 1.5 if fact in scenario.deciding else 1.0
-        total += weight if set(known) & set(expected) else -weight
+        if not set(known) & set(expected):
+            total -= weight
+        else:
+            total += weight * (agreeing(fact, expected) if agreeing else 1.0)
     return total
 
 
