@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.answering import member_advice  # noqa: E402
 from bot.answering.engine import Assistant  # noqa: E402
-from bot.evaluation import Case, Report, _judge  # noqa: E402
+from bot.evaluation import Case, evaluate  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 DEV_FILES = [
@@ -147,13 +147,19 @@ def load_cases() -> list[Case]:
     return cases
 
 
+def judged(assistant: Assistant, case: Case) -> tuple[bool, str, str]:
+    """(right, expected, got) as `python -m bot eval` judges the one case."""
+    errors = evaluate(assistant, [case]).errors
+    return (True, "", "") if not errors else (False, errors[0]["expected"], errors[0]["got"])
+
+
 def compare_reported(assistant: Assistant, cases: list[Case], weights: list[float]) -> None:
     questions = yaml.safe_load((HERE.parent / "tests/data/rep_questions.yml").read_text(encoding="utf-8"))["questions"]
     rng = random.Random(7)
     rewrites = [Case(rep(c.text, rng), c.scenario, "situations", klass="rep") for c in cases]
     for weight in weights:
         member_advice.REPORTED_FACT_WEIGHT = weight  # imported there by name, so set where it is read
-        kept = sum(_judge(assistant, c, Report())[0] for c in rewrites)
+        kept = sum(judged(assistant, c)[0] for c in rewrites)
         verdicts = 0
         for q in questions:
             a = assistant.ask(q["text"])
@@ -175,7 +181,7 @@ def main() -> None:
     if args.reported:
         compare_reported(assistant, cases, args.reported)
         return
-    right = [c for c in cases if _judge(assistant, c, Report())[0]]
+    right = [c for c in cases if judged(assistant, c)[0]]
     print(f"development situations right as written: {len(right)}/{len(cases)}")
     misses: list[str] = []
     for name in args.only:
@@ -187,7 +193,7 @@ def main() -> None:
                 continue
             klass = "rep" if name == "rep" else case.klass
             tried += 1
-            ok, _, expected, got = _judge(assistant, Case(new, case.scenario, "situations", klass=klass), Report())
+            ok, expected, got = judged(assistant, Case(new, case.scenario, "situations", klass=klass))
             kept += ok
             if not ok:
                 misses.append(f"[{name}] {expected} <- {got}\n    was: {case.text}\n    now: {new}")

@@ -76,21 +76,17 @@ def is_rep_question(text: str) -> bool:
 MISCONCEPTION_CARDS = 3
 
 
-def spotted(bank: QuizBank, question: str, card: str) -> Misconception | None:
-    """The first misconception the rep's question describes the member acting on (not negated).
-
-    Only one that fits the situation counts: the patterns are short, and one that fires on
-    another sense ("record it on her own phone", the patient's phone, not a member's) would
-    turn a supported position into "Not supported".
-    """
-    for m in bank.misconceptions.values():
-        if card not in m.fits:
-            continue
-        for pattern in m.spotted_by:
-            for hit in re.finditer(pattern, question, re.I):
-                if not _NEGATED.search(question[: hit.start()]):
-                    return m
-    return None
+def spotted(bank: QuizBank, question: str) -> list[Misconception]:
+    """The misconceptions the rep's question describes the member acting on (not negated), in file order."""
+    return [
+        m
+        for m in bank.misconceptions.values()
+        if any(
+            not _NEGATED.search(question[: hit.start()])
+            for pattern in m.spotted_by
+            for hit in re.finditer(pattern, question, re.I)
+        )
+    ]
 
 
 def _first_sentence(text: str) -> str:
@@ -161,9 +157,10 @@ def member_advice(ctx: Context, question: str, analysis: Analysis) -> Answer:
     # one of the closest situations, which then is the situation (the patterns are short: "her own phone"
     # is the patient's in "let a patient record the talk on her own phone", and no close situation fits
     # the misconception about staff using a personal phone).
+    described = spotted(bank, question)
     wrong = None
     for close in ranked[:MISCONCEPTION_CARDS]:
-        wrong = spotted(bank, question, close.scenario.id)
+        wrong = next((m for m in described if close.scenario.id in m.fits), None)
         if wrong:
             card = close.scenario
             break
