@@ -175,8 +175,11 @@ def main() -> None:
     parser.add_argument("--misses", type=Path, help="write every broken case here")
     parser.add_argument("--only", nargs="*", default=list(REWRITES), choices=list(REWRITES))
     parser.add_argument("--reported", type=float, nargs="+", help="member advice's fact weights to compare")
+    parser.add_argument("--no-spelling", action="store_true", help="read messages as typed (no spelling step)")
     args = parser.parse_args()
     assistant = Assistant()
+    if args.no_spelling:
+        assistant.analyser.speller.correct = lambda text: text  # type: ignore[method-assign]
     cases = load_cases()
     if args.reported:
         compare_reported(assistant, cases, args.reported)

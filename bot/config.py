@@ -98,6 +98,10 @@ class Settings(BaseSettings):
     def core_model(self) -> Path:
         return self.build_dir / "core_model.pkl"
 
+    @property
+    def speller(self) -> Path:
+        return self.build_dir / "spelling.json"
+
 
 def env_names() -> dict[str, str]:
     """Environment variable name -> description, for the README check and ``--help``."""

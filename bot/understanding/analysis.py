@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bot import config
 from bot.knowledge.models import KnowledgeBase
 from bot.understanding import classifier as clf
-from bot.understanding import embeddings, narrative, pipeline
+from bot.understanding import embeddings, narrative, pipeline, spelling
 from bot.understanding.references import Bodies, only_bare_names, references, unknown_references
 from bot.understanding.text import about_recording, is_question, without_identifiers
 
@@ -62,6 +63,23 @@ class Analyser:
             self.lemmatise, self.encoder.encode_many, digest, examples=self.training_examples
         )
         self.model_version = digest
+        self.speller = self._speller(digest)
+
+    def _speller(self, digest: str) -> spelling.Speller:
+        path = config.settings().speller
+        speller = spelling.Speller.load(path, digest)
+        if speller is None:
+            texts = [e.text for e in self.training_examples()]
+            speller = spelling.Speller.from_texts(texts, spelling.english_words())
+            try:
+                speller.save(path, digest)
+            except OSError:
+                pass  # a read-only checkout still answers, it just rebuilds next time
+        return speller
+
+    def readable(self, text: str) -> str:
+        """The text as understood: identifiers' placeholders gone, hurried typing put right."""
+        return self.speller.correct(without_identifiers(text))
 
     def training_examples(self) -> list[clf.Example]:
         """The NLU files' examples plus each card's own title and summary."""
@@ -74,12 +92,12 @@ class Analyser:
         return self.extractor.lemmas(self.extractor.doc(text.lower()))
 
     def facts(self, text: str) -> dict[str, list[str]]:
-        text = without_identifiers(text)
+        text = self.readable(text)
         return self.extractor.facts(self.extractor.doc(text)) if text else {}
 
     def analyse(self, text: str) -> Analysis:
         # "Re Mrs [NAME], MRN [HOSPITAL-NUMBER] - her son is filming" is read as "Re , - her son is filming"
-        text = without_identifiers(text)
+        text = self.readable(text)
         ranked = self.classifier.rank(text)
         intents: dict[str, float] = {}
         scenarios: dict[str, float] = {}
