@@ -117,11 +117,14 @@ def main() -> None:
     parser.add_argument("--without", nargs="*", default=[], help="facts to ignore, to measure what they add")
     parser.add_argument("--keep-negated", action="store_true",
                         help="count a fact phrase after a negation ('she isn't anxious'), as before 2026-12-07")
+    parser.add_argument("--loose-pronouns", action="store_true",
+                        help="read 'me'/'us' as staff recorded wherever they are (pipeline.PRONOUNS)")
     parser.add_argument("--out", type=Path, help="write matching.json and matching.txt into this folder")
     parser.add_argument("--misses", type=Path,
                         help="write each training example the folds got wrong (expected, got, text), for reading")
     args = parser.parse_args()
     pipeline.FactExtractor.skip_negated = not args.keep_negated
+    pipeline.FactExtractor.pronouns_need_a_recording = not args.loose_pronouns
 
     current = (matching.FACT_WEIGHT, situations.SURE_ENOUGH, situations.CLOSE_RATIO)
     redact = functools.lru_cache(maxsize=None)(engine.redact)

@@ -306,3 +306,29 @@ def test_a_fact_that_separates_neighbouring_cards_is_read_weighed_and_asked(
     assert matching.rank(kb, near, {fact: ["yes"]})[0].scenario.id == card  # told of it, its card leads
     # not told, the one question asked is that fact
     assert matching.deciding_question(kb.scenarios[card], kb.scenarios[neighbour], {}) == fact
+
+
+@pytest.mark.parametrize(("text", "staff_recorded"), [
+    ("a patient is filming me", True),
+    ("a clip of me is on TikTok", True),
+    ("he kept his phone pointed at me", True),
+    ("the relative recorded us during setup", True),
+    ("CT pt asks me to rescan so her mate can film it", False),
+    ("a member told me a patient filmed her scan", False),
+])
+def test_me_and_us_are_staff_being_recorded_only_beside_a_recording(assistant, text, staff_recorded):
+    assert ("staff" in assistant.analyser.facts(text).get("what", [])) == staff_recorded
+
+
+def test_a_rep_passing_on_a_request_is_not_read_as_staff_being_filmed(assistant):
+    # "Staff-side" is the union's side, and "asks me to" is the member speaking: nobody films staff here
+    facts = assistant.analyser.facts("Staff-side query from a member: CT pt asks me to rescan so her mate can film it")
+    assert "what" not in facts and facts["who"] == ["patient", "friend"]
+    assert assistant.analyser.facts("a patient filmed the staff at the desk")["what"] == ["staff"]
+
+
+@pytest.mark.parametrize("word", ["godmother", "stepsister", "half-brother", "great-granddaughter"])
+def test_more_family_words_are_a_companion(assistant, word):
+    text = f"the patient's {word} began taking pics as I was setting her up for her mammogram"
+    assert assistant.analyser.facts(text)["who"] == ["relative"]
+    assert assistant.ask(text).scenario == "companion-filming-setup"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,15 @@ POSSESSIVE = frozenset({"'s", "’s", "'"})
 # a fact said not to hold ("she isn't anxious", "not a parent") is no mention of it
 NEGATIONS = frozenset({"not", "n't", "n’t", "nt", "never", "no"})
 NEGATION_REACH = 2  # tokens before a phrase: "is n't anxious", "not really anxious"
+# "me" and "us" say staff are what is recorded only beside a recording ("filming me", "a clip of us on
+# TikTok", "phone pointed at me"); "she asked me to rescan", "a member told me" say nothing of the kind
+PRONOUNS = frozenset({"me", "us"})
+PRONOUN_REACH = (4, 2)  # tokens before ("a photo of me", "phone pointed at me") and after ("me on TikTok")
+_RECORDING = re.compile(
+    r"(record|film|video|vid|photo|pic|picture|snap|camera|phone|mobile|clip|footage|tap(e|ing)|selfie|"
+    r"stream|live|post|upload|tiktok|facebook|insta|youtube|online|facetim|screenshot|lens)",
+    re.I,
+)
 
 
 def _inflections() -> dict[str, set[str]]:
@@ -109,6 +119,21 @@ def load(facts: dict[str, FactSpec], folder: Path | None = None) -> Language:
 RECENT_DOCS = 64
 
 
+def _beside_a_recording(doc: Doc, start: int, end: int) -> bool:
+    before, after = PRONOUN_REACH
+    near = doc[max(0, start - before) : start].text + " " + doc[end : end + after].text
+    return bool(_RECORDING.search(near))
+
+
+def _staff_recorded(doc: Doc, start: int, pronouns_need_a_recording: bool) -> bool:
+    """Whether the one word at ``start`` that reads as staff being recorded says so where it stands."""
+    word = doc[start].lower_
+    if word == "staff":  # "staff-side query", "staff side": a union's word for the staff's representatives
+        after = "".join(t.text for t in doc[start + 1 : start + 3]).lower()
+        return not after.startswith(("-side", "side"))
+    return not (pronouns_need_a_recording and word in PRONOUNS) or _beside_a_recording(doc, start, start + 1)
+
+
 def _negated(doc: Doc, start: int) -> bool:
     """A negation just before the phrase; a phrase that holds its own ("not happy being filmed") starts at it."""
     return any(t.lower_ in NEGATIONS for t in doc[max(0, start - NEGATION_REACH) : start])
@@ -118,6 +143,7 @@ class FactExtractor:
     """Finds every fact mention, overlapping ones included (the ruler keeps one per span)."""
 
     skip_negated = True  # bench/tune_matching.py --keep-negated measures it off
+    pronouns_need_a_recording = True  # bench/tune_matching.py --loose-pronouns measures it off
 
     def __init__(self, nlp: Language):
         self.nlp = nlp
@@ -161,6 +187,12 @@ class FactExtractor:
             ):
                 continue
             if self.skip_negated and _negated(doc, start):
+                continue
+            if (
+                key == "what=staff"
+                and end - start == 1
+                and not _staff_recorded(doc, start, self.pronouns_need_a_recording)
+            ):
                 continue
             if value not in found[fact]:
                 found[fact].append(value)
