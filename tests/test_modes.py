@@ -104,6 +104,15 @@ def test_a_patients_own_phone_is_not_read_as_a_member_using_her_personal_phone(a
     assert all(c in a.citations for c in card.citations[:2]), a.citations
 
 
+def test_a_misconception_fitting_only_a_far_behind_situation_does_not_turn_the_verdict(assistant):
+    # "his own phone" is the patient's: the staff-personal-phone misconception fits a situation the
+    # reading puts far behind the patient filming himself, so the patient's own filming stays the card
+    a = assistant.ask("Rep query: a man having a barium swallow propped up his own phone to video himself "
+                      "for his family. What is her position?")
+    assert a.intent == "check_member_advice" and a.scenario == "patient-films-own-exam", a.scenario
+    assert not a.text.startswith("Not supported"), a.text
+
+
 @pytest.mark.parametrize("frame", [
     "{s} Can you set out her rights and duties?",
     "I'm the union rep. {s} Is she covered?",

@@ -74,6 +74,7 @@ def is_rep_question(text: str) -> bool:
 # bench/robustness.py's rep rewrites: any card at all 22/23 and 555/580, the first three 22/23 and 554/580
 # without the false "Not supported" on a patient's own phone; the first card alone lost 4 more verdicts.
 MISCONCEPTION_CARDS = 3
+NEAR_LEADER = 0.1  # and each with at least this share of the leader's score (same measures: 0 23/23 and 555/573, 0.1 23/23 and 556, 0.2 22/23 and 558)
 
 
 def spotted(bank: QuizBank, question: str) -> list[Misconception]:
@@ -159,7 +160,9 @@ def member_advice(ctx: Context, question: str, analysis: Analysis) -> Answer:
     # the misconception about staff using a personal phone).
     described = spotted(bank, question)
     wrong = None
-    for close in ranked[:MISCONCEPTION_CARDS]:
+    # a card far behind the leader is no reading of the situation
+    near = [c for c in ranked[:MISCONCEPTION_CARDS] if c.score >= NEAR_LEADER * ranked[0].score]
+    for close in near:
         wrong = next((m for m in described if close.scenario.id in m.fits), None)
         if wrong:
             card = close.scenario
