@@ -128,6 +128,25 @@ def test_how_a_rep_frames_a_question_does_not_change_the_situation(assistant, fr
     assert all(c in framed.citations for c in card.citations[:2]), framed.citations
 
 
+@pytest.mark.parametrize("lead_in", [
+    "Staff-side query from a member: ",
+    "One of my members has come to me about this: ",
+    "A radiographer I represent tells me ",
+])
+def test_a_reps_lead_in_does_not_pull_the_situation_away(assistant, lead_in):
+    situation = "a CT patient asked for the scan to be repeated so that his friend could film it"
+    assert assistant.ask(situation).scenario == "recording-lengthens-exam"
+    framed = assistant.ask(lead_in + situation + ". What is her position?")
+    assert framed.intent == "check_member_advice" and framed.scenario == "recording-lengthens-exam", framed.scenario
+
+
+def test_a_lead_in_that_says_who_she_is_stays(assistant):
+    # without "check member advice:", "her manager says she must let patients film her" reads as a patient
+    # filming herself; with it, "she" is the member
+    a = assistant.ask("check member advice: her manager says she must let patients film her")
+    assert a.scenario == "staff-objects-to-filming"
+
+
 def test_a_rep_asking_about_a_rule_gets_the_members_position(assistant):
     # read as a rule question, but a rep asks it: the answer is the member's position, not the bare rule
     text = "should something go in the notes if a patient films our member"

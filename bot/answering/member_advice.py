@@ -41,7 +41,8 @@ _NEGATED = re.compile(r"\b(not|never|n't|without|no)\b[^.?!]{0,20}$", re.I)
 
 _REP = re.compile(
     r"\b(union rep|rep here|rep query|rep question|rep asking|as a rep|rep:|"
-    r"(my|our|the) members?\b(?!\s+of\b)|member (asks|wants|advice)|in my branch)",
+    r"(my|our|the) members?\b(?!\s+of\b)|member (asks|wants|advice)|in my branch|staff[- ]side|i represent|"
+    r"from a member\b(?!\s+of\b))",
     re.I,
 )
 
@@ -61,8 +62,31 @@ def _frame(part: str) -> bool:
 
 
 def substance(text: str) -> str:
-    """A rep's message without the sentences that only frame it (the situation is what is left)."""
-    return narrative.without(text, _frame)
+    """A rep's message without what only frames it (the situation is what is left): whole sentences, and
+    a lead-in before the situation ("Staff-side query from a member: ...")."""
+    return without_lead_in(narrative.without(text, _frame))
+
+
+# A rep's lead-in before the situation, inside its sentence: "Staff-side query from a member:", "One of my
+# members has come to me about this:", "A member in nuclear medicine says", "A radiographer I represent told me"
+_LEAD_IN = re.compile(
+    r"^\W*([^.:?!]{0,80}?(?::|\b(?:told me|tells me|says|said|asks me|asked me|reports|wants to know)\b(?: that)?))\s*",
+    re.I,
+)
+
+
+# what follows a lead-in that says who it is about: "check member advice: her manager says ...",
+# "Member asks: can her employer discipline her ..."
+_POINTS_BACK = re.compile(r"^(?:\S+\s+){0,2}?(?:she|her|he|his|him|they|their)\b", re.I)
+
+
+def without_lead_in(text: str) -> str:
+    """``text`` without a leading phrase that only frames it; ``text`` itself when there is none, or when
+    what follows needs it to say who "she" is."""
+    m = _LEAD_IN.match(text)
+    if not m or not _frame(m.group(1)) or len(text) <= m.end() or _POINTS_BACK.match(text[m.end() :]):
+        return text
+    return text[m.end() :]
 
 
 def is_rep_question(text: str) -> bool:
