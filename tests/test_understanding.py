@@ -332,3 +332,19 @@ def test_more_family_words_are_a_companion(assistant, word):
     text = f"the patient's {word} began taking pics as I was setting her up for her mammogram"
     assert assistant.analyser.facts(text)["who"] == ["relative"]
     assert assistant.ask(text).scenario == "companion-filming-setup"
+
+
+@pytest.mark.parametrize(("text", "fact", "value"), [
+    ("relative filming the ankle xr", "where", "xray"),
+    ("pt's wife videoing her AXR", "where", "xray"),
+    ("the rad asked him to stop filming", "who", "staff"),
+    ("our sono doesn't want to be in the video", "who", "staff"),
+])
+def test_ward_shorthand_for_places_and_staff_is_read(assistant, text, fact, value):
+    assert value in assistant.analyser.facts(text)[fact]
+
+
+def test_a_shorthand_rep_question_keeps_its_situation(assistant):
+    a = assistant.ask("a rad i represent was asked by a pt's daughter to redo an ankle xr bc her phone missed it. "
+                      "she declined. correct?")
+    assert a.intent == "check_member_advice" and a.scenario == "recording-lengthens-exam", a.scenario
