@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     build_dir: Path = Field(
         REPO / "build",
         env="BUILD_DIR",
-        description="built spaCy pipeline, core classifier and the sentence model's layer graph",
+        description="built spaCy pipeline, core classifier, the speller's word lists and the sentence model's layer graph",
     )
     var_dir: Path = Field(
         REPO / "var", env="ASSISTANT_VAR_DIR", description="local state: SQLite file, outbox, sender-id key, logs"

@@ -59,6 +59,15 @@ def test_a_long_story_read_as_off_topic_is_answered_by_its_one_sentence_about_a_
     assert not answer.out_of_scope and answer.scenario == "add-recording-to-record"
 
 
+def test_a_story_answered_by_its_one_sentence_is_as_sure_as_that_sentence(assistant):
+    # the busy-shift preamble leaves the whole message little situation mass; once its one sentence about
+    # a recording decides what it is, "not sure" would throw the reading away
+    story = ("Long day on the unit, the lift broke twice, the porters were short and we ran two hours behind all "
+             "afternoon. pt doing insta live on the xray table lol what do i do")
+    answer = assistant.ask(story)
+    assert answer.kind == "answer" and answer.scenario == "live-streaming", (answer.kind, answer.scenario)
+
+
 def test_a_long_off_topic_story_with_no_sentence_about_a_recording_is_still_declined(assistant):
     story = ("Not sure who to ask. New starter here, still on induction, mandatory training overdue, no smartcard "
              "yet and the rota has me on nights next week. Who do I see about getting a locker and a parking permit?")

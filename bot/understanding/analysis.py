@@ -116,12 +116,19 @@ class Analyser:
             best_other = next_reading(ranked, intent)
             if score < OFF_TOPIC_SURE and best_other and best_other[0] == "out_of_scope":
                 intent, score = "out_of_scope", max(best_other[1], 1 - score)
+        story = None
         if intent == "out_of_scope":  # a worried story can drown its one sentence about a recording
             story = story_situation(text, self.classifier.rank)
             if story:
                 intent, score = clf.SITUATION, story[1]
         if intent == clf.SITUATION:  # a long, worried message: keep the situation words in view
             scenarios = narrative.scenario_scores(text, self.classifier.rank, clf.SCENARIO_PREFIX) or scenarios
+        if story:
+            # read as the situation its clearest sentence tells, the message is as sure as that sentence,
+            # not as the whole (mostly a busy shift's preamble), or the answer would be "not sure" after all
+            mass = sum(p for label, p in self.classifier.rank(story[0]) if label.startswith(clf.SCENARIO_PREFIX))
+            total = sum(scenarios.values()) or 1.0
+            scenarios = {sid: p * mass / total for sid, p in scenarios.items()}
         if intent == VAGUE and not about_recording(text, facts):
             # a vague opener is vague about a recording; with none, take the next reading
             intent, score = next_reading(ranked, VAGUE) or (intent, score)
