@@ -348,3 +348,12 @@ def test_a_shorthand_rep_question_keeps_its_situation(assistant):
     a = assistant.ask("a rad i represent was asked by a pt's daughter to redo an ankle xr bc her phone missed it. "
                       "she declined. correct?")
     assert a.intent == "check_member_advice" and a.scenario == "recording-lengthens-exam", a.scenario
+
+
+@pytest.mark.parametrize("text", [
+    "sex at 20wks, dad wants it on video",
+    "can they video the gender reveal part of the scan",
+    "couple want to film the bit where we tell them boy or girl",
+])
+def test_ways_of_naming_an_obstetric_scan_are_read(assistant, text):
+    assert assistant.analyser.facts(text)["where"] == ["obstetric_ultrasound"]
