@@ -113,31 +113,26 @@ def test_a_misconception_fitting_only_a_far_behind_situation_does_not_turn_the_v
     assert not a.text.startswith("Not supported"), a.text
 
 
-@pytest.mark.parametrize("frame", [
-    "{s} Can you set out her rights and duties?",
-    "I'm the union rep. {s} Is she covered?",
-    "Staff-side query from a member: {s}",
+GRANDAD = "One of my members told me a grandad in for his CT asked if he could film it himself from the table."
+RESCAN = "a CT patient asked for the scan to be repeated so that his friend could film it"
+
+
+@pytest.mark.parametrize(("frame", "situation", "card"), [
+    ("{s} Can you set out her rights and duties?", GRANDAD, "patient-films-own-exam"),
+    ("I'm the union rep. {s} Is she covered?", GRANDAD, "patient-films-own-exam"),
+    ("Staff-side query from a member: {s}", GRANDAD, "patient-films-own-exam"),
+    # a lead-in inside the situation's sentence must not pull the reading away either
+    ("Staff-side query from a member: {s}. What is her position?", RESCAN, "recording-lengthens-exam"),
+    ("One of my members has come to me about this: {s}. What is her position?", RESCAN, "recording-lengthens-exam"),
+    ("A radiographer I represent tells me {s}. What is her position?", RESCAN, "recording-lengthens-exam"),
 ])
-def test_how_a_rep_frames_a_question_does_not_change_the_situation(assistant, frame):
-    situation = "One of my members told me a grandad in for his CT asked if he could film it himself from the table."
+def test_how_a_rep_frames_a_question_does_not_change_the_situation(assistant, frame, situation, card):
     plain = assistant.ask(situation)
     framed = assistant.ask(frame.format(s=situation))
-    assert plain.scenario == "patient-films-own-exam"
-    assert framed.intent == "check_member_advice" and framed.scenario == plain.scenario, framed.text
-    card = assistant.kb.scenarios[plain.scenario]
-    assert all(c in framed.citations for c in card.citations[:2]), framed.citations
-
-
-@pytest.mark.parametrize("lead_in", [
-    "Staff-side query from a member: ",
-    "One of my members has come to me about this: ",
-    "A radiographer I represent tells me ",
-])
-def test_a_reps_lead_in_does_not_pull_the_situation_away(assistant, lead_in):
-    situation = "a CT patient asked for the scan to be repeated so that his friend could film it"
-    assert assistant.ask(situation).scenario == "recording-lengthens-exam"
-    framed = assistant.ask(lead_in + situation + ". What is her position?")
-    assert framed.intent == "check_member_advice" and framed.scenario == "recording-lengthens-exam", framed.scenario
+    assert plain.scenario == card
+    assert framed.intent == "check_member_advice" and framed.scenario == card, framed.text
+    key = assistant.kb.scenarios[card].citations[:2]
+    assert all(c in framed.citations for c in key), framed.citations
 
 
 def test_a_lead_in_that_says_who_she_is_stays(assistant):

@@ -6,6 +6,7 @@ import re
 import unicodedata
 
 from bot.redaction import PLACEHOLDERS
+from bot.understanding.spelling import one_edit
 
 MAX_CHARS = 2000
 # Only this much of a message is ever cleaned or redacted: enough for any text
@@ -86,23 +87,9 @@ def without_identifiers(text: str) -> str:
     return " ".join(_IDENTIFIER.sub(" ", text).split()) if "[" in text else text
 
 
-def _one_edit(word: str, target: str) -> bool:
-    """Within one insertion, deletion, substitution or swap of two neighbours."""
-    if abs(len(word) - len(target)) > 1 or word == target:
-        return False
-    i = 0
-    while i < min(len(word), len(target)) and word[i] == target[i]:
-        i += 1
-    if len(word) == len(target):
-        return word[i + 1 :] == target[i + 1 :] or (
-            word[i : i + 2] == target[i : i + 2][::-1] and word[i + 2 :] == target[i + 2 :]
-        )
-    return word[i + 1 :] == target[i:] if len(word) > len(target) else word[i:] == target[i + 1 :]
-
-
 def _mistyped_recording(text: str) -> bool:
     words = set(_WORD.findall(text.lower())) - _NOT_MISTYPED
-    return any(_one_edit(w, t) for w in words for t in _MISTYPED)
+    return any(one_edit(w, t) for w in words for t in _MISTYPED)
 
 
 def about_recording(text: str, facts: dict[str, list[str]]) -> bool:
