@@ -32,16 +32,16 @@ rm -f results/coverage/.coverage*
   --cov-report=json:results/coverage/coverage.json
 
 echo "== held-out test set (never trained on)"
-# Where issue 17's target is met the gate is the target itself (unseen general questions and declines
-# 0.95, no vague guesses) or stricter (first set declines, one case below 45/45); the situation targets
-# are not met yet, and gate one case below the measured level (training is seeded, so the figures
-# repeat): see README "How well it answers". The misses are listed and kept in results/.
+# Issue 17's targets are the gates: 95 % of situations, general questions and declines, no vague guesses;
+# the first set's declines are gated stricter (one case below 45/45). Training is seeded and the embedding's
+# integer products are exact on every x86 CPU, so the figures repeat: see README "How well it answers".
+# The misses are listed and kept in results/.
 .venv/bin/python -m bot eval tests/data/heldout.yml --report results/heldout.json \
-  --min-situations 0.93 --min-declined 0.97
+  --min-situations 0.95 --min-declined 0.97
 
 echo "== held-out 'unseen' set: situations by class, general questions, vague messages"
 .venv/bin/python -m bot eval tests/data/heldout_unseen.yml --report results/heldout_unseen.json \
-  --min-situations 0.93 --min-general 0.95 --min-declined 0.95 --max-vague-guesses 0
+  --min-situations 0.95 --min-general 0.95 --min-declined 0.95 --max-vague-guesses 0
 
 echo "== rasa test: conversation test stories"
 .venv/bin/rasa test core --model models/assistant.tar.gz --stories tests/stories \
