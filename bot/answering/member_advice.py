@@ -98,7 +98,9 @@ def is_rep_question(text: str) -> bool:
 # bench/robustness.py's rep rewrites: any card at all 22/23 and 555/580, the first three 22/23 and 554/580
 # without the false "Not supported" on a patient's own phone; the first card alone lost 4 more verdicts.
 MISCONCEPTION_CARDS = 3
-NEAR_LEADER = 0.1  # and each with at least this share of the leader's score (same measures: 0 23/23 and 555/573, 0.1 23/23 and 556, 0.2 22/23 and 558)
+# ... and each with at least this share of the leader's score. Same two measures: 0 gave 23/23 and 555/573,
+# 0.1 gave 23/23 and 556, 0.2 gave 22/23 and 558.
+NEAR_LEADER = 0.1
 
 
 def spotted(bank: QuizBank, question: str) -> list[Misconception]:

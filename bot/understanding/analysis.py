@@ -92,8 +92,10 @@ class Analyser:
         return self.extractor.lemmas(self.extractor.doc(text.lower()))
 
     def facts(self, text: str) -> dict[str, list[str]]:
-        text = self.readable(text)
-        return self.extractor.facts(self.extractor.doc(text)) if text else {}
+        return self._facts_of(self.readable(text))
+
+    def _facts_of(self, readable: str) -> dict[str, list[str]]:
+        return self.extractor.facts(self.extractor.doc(readable)) if readable else {}
 
     def analyse(self, text: str) -> Analysis:
         # "Re Mrs [NAME], MRN [HOSPITAL-NUMBER] - her son is filming" is read as "Re , - her son is filming"
@@ -110,7 +112,7 @@ class Analyser:
         top, score = ranked[0]
         # the single best label decides: summing 29 scenario shares would drown every other intent
         intent = clf.SITUATION if top.startswith(clf.SCENARIO_PREFIX) else top
-        facts = self.facts(text)
+        facts = self._facts_of(text)  # text is already readable
         if intent in ABOUT_A_RECORDING and not about_recording(text, facts):
             # every situation and rule in scope involves a recording; without one, only a clear match counts
             best_other = next_reading(ranked, intent)

@@ -73,8 +73,10 @@ class Speller:
         counts = Counter(w for t in texts for w in _TOKEN.findall(t.lower()) if len(w) >= SHORTEST - 1)
         speller = cls(dict(counts), ())
         # only the real words that would otherwise be "corrected" need keeping
-        near = {w for w in english if len(w) >= SHORTEST and w not in counts and speller._candidates(w)}
-        return cls(dict(counts), near)
+        speller.protected = frozenset(
+            w for w in english if len(w) >= SHORTEST and w not in counts and speller._candidates(w)
+        )
+        return speller
 
     def _candidates(self, word: str) -> list[str]:
         found = {c for d in _deletes(word) | {word} for c in self._by_delete.get(d, ())}
